@@ -1,0 +1,3 @@
+//! Plans, and (later) entitlements, usage metering and Stripe billing.
+
+pub mod plans;

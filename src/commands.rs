@@ -1,0 +1,70 @@
+//! The one-shot subcommands: `migrate` and `seed`.
+
+use anyhow::Context;
+use diesel::Connection;
+
+use crate::billing::plans;
+use crate::config::Config;
+use crate::db::{self, DbConn, migrations};
+
+/// `whatsdex migrate`: apply pending migrations as the migration role, then give the app role
+/// read/write (not DDL) rights. Prints what it did; a second run prints "up to date".
+pub fn migrate(config: &Config) -> anyhow::Result<()> {
+    if config.database_url.is_postgres() && config.migration_database_url.is_none() {
+        tracing::warn!(
+            "MIGRATION_DATABASE_URL is not set: migrating as the DATABASE_URL user, \
+             which then keeps the right to change the schema"
+        );
+    }
+    let url = config.migration_url();
+    let mut conn = db::establish(url)
+        .with_context(|| format!("cannot connect to {}", db::describe(url)))?;
+    let applied = apply_migrations(&mut conn)?;
+    if applied.is_empty() {
+        println!("database is up to date");
+    }
+    for name in &applied {
+        println!("applied {name}");
+    }
+    if let DbConn::Pg(pg) = &mut conn {
+        let migrator = url.postgres_user();
+        match config.database_url.postgres_user() {
+            Some(app) if Some(&app) != migrator.as_ref() => {
+                migrations::grant_app_role(pg, &app)
+                    .with_context(|| format!("cannot grant rights to the app role `{app}`"))?;
+                println!("granted read/write (no DDL) to role {app}");
+            }
+            _ => tracing::info!("app and migration roles are the same; no grants needed"),
+        }
+    }
+    Ok(())
+}
+
+/// Apply pending migrations, logging each one.
+pub fn apply_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
+    let applied = migrations::run_pending(conn)
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    for name in &applied {
+        tracing::info!(migration = %name, "applied migration");
+    }
+    Ok(applied)
+}
+
+/// `whatsdex seed`: upsert the plan catalogue.
+pub fn seed(config: &Config) -> anyhow::Result<()> {
+    let url = &config.database_url;
+    let mut conn = db::establish(url)
+        .with_context(|| format!("cannot connect to {}", db::describe(url)))?;
+    let report = seed_catalogue(&mut conn)?;
+    println!(
+        "plans: {} inserted, {} updated, {} unchanged",
+        report.inserted, report.updated, report.unchanged
+    );
+    Ok(())
+}
+
+/// Upsert everything the binary ships as data.
+pub fn seed_catalogue(conn: &mut DbConn) -> anyhow::Result<plans::SeedReport> {
+    conn.transaction(plans::seed)
+        .context("cannot seed the plan catalogue (has the database been migrated?)")
+}

@@ -1,0 +1,407 @@
+//! Typed settings, read once from the environment and validated before anything starts.
+//!
+//! Every error names the variable and what is wrong with it, so an operator can fix a
+//! deployment from one log line. Secrets never reach `Debug` output.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use crate::encryption::EncryptionKey;
+
+/// A configuration value that cannot be used, named by its environment variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            variable,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Where the data lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file (the embedded default).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL; it carries a password, so it is never printed whole.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parse `sqlite://PATH`, `sqlite:PATH` or `postgres[ql]://…`.
+    pub fn parse(variable: &'static str, raw: &str) -> Result<Self, ConfigError> {
+        if let Some(rest) = raw.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() || path.contains(":memory:") {
+                return Err(ConfigError::new(
+                    variable,
+                    "a SQLite URL needs a file path, e.g. sqlite://./data/whatsdex.db",
+                ));
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        let url = Url::parse(raw)
+            .map_err(|e| ConfigError::new(variable, format!("not a valid URL ({e})")))?;
+        match url.scheme() {
+            "postgres" | "postgresql" if url.host_str().is_some_and(|h| !h.is_empty()) => {
+                Ok(Self::Postgres(raw.to_owned()))
+            }
+            "postgres" | "postgresql" => Err(ConfigError::new(
+                variable,
+                "a PostgreSQL URL needs a host, e.g. postgres://user:password@host:5432/db",
+            )),
+            other => Err(ConfigError::new(
+                variable,
+                format!("unsupported scheme `{other}`: use sqlite:// or postgres://"),
+            )),
+        }
+    }
+
+    /// Whether this is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+
+    /// The user name a PostgreSQL URL connects as (`None` for SQLite or when unset).
+    pub fn postgres_user(&self) -> Option<String> {
+        match self {
+            Self::Postgres(raw) => Url::parse(raw)
+                .ok()
+                .map(|u| u.username().to_owned())
+                .filter(|u| !u.is_empty()),
+            Self::Sqlite(_) => None,
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            Self::Postgres(raw) => write!(f, "{}", redact_url(raw)),
+        }
+    }
+}
+
+/// A URL with its password replaced, for logs.
+pub fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("[redacted]"));
+            }
+            url.to_string()
+        }
+        Err(_) => "[unparseable url]".to_owned(),
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object a line, for a log collector.
+    Json,
+}
+
+/// Every setting the binary reads.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind.
+    pub host: String,
+    /// Port to bind.
+    pub port: u16,
+    /// Folder for the embedded database and the generated encryption key.
+    pub data_dir: PathBuf,
+    /// The application's database (on PostgreSQL: the app role).
+    pub database_url: DatabaseUrl,
+    /// The schema owner's database URL, for migrations (PostgreSQL only).
+    pub migration_database_url: Option<DatabaseUrl>,
+    /// Connections in the database pool.
+    pub database_pool_size: u32,
+    /// Redis for cache, sessions and rate limits; in process when unset.
+    pub redis_url: Option<RedisUrl>,
+    /// The public URL of the site.
+    pub app_base_url: Url,
+    /// The key that encrypts secrets at rest; generated under `data_dir` when unset on SQLite.
+    pub encryption_key: Option<EncryptionKey>,
+    /// How logs are written.
+    pub log_format: LogFormat,
+}
+
+/// A Redis URL; may carry a password, so it is never printed whole.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(String);
+
+impl RedisUrl {
+    /// The URL to connect with.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
+impl Config {
+    /// Read the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Read the configuration through `lookup`, which answers a variable's value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let port = match get("PORT") {
+            None => 8080,
+            Some(raw) => parse_port(&raw)?,
+        };
+        let host = get("HOST").unwrap_or_else(|| "0.0.0.0".to_owned());
+        if host != "localhost" && host.parse::<IpAddr>().is_err() {
+            return Err(ConfigError::new(
+                "HOST",
+                format!("`{host}` is not an IP address (e.g. 0.0.0.0, 127.0.0.1 or ::)"),
+            ));
+        }
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
+        let database_url = match get("DATABASE_URL") {
+            Some(raw) => DatabaseUrl::parse("DATABASE_URL", &raw)?,
+            None => DatabaseUrl::Sqlite(data_dir.join("whatsdex.db")),
+        };
+        let migration_database_url = get("MIGRATION_DATABASE_URL")
+            .map(|raw| DatabaseUrl::parse("MIGRATION_DATABASE_URL", &raw))
+            .transpose()?;
+        if let Some(migration) = &migration_database_url
+            && migration.is_postgres() != database_url.is_postgres()
+        {
+            return Err(ConfigError::new(
+                "MIGRATION_DATABASE_URL",
+                "must point at the same kind of database as DATABASE_URL",
+            ));
+        }
+        let database_pool_size = match get("DATABASE_POOL_SIZE") {
+            None => 10,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=512).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::new("DATABASE_POOL_SIZE", "must be a number from 1 to 512")
+                })?,
+        };
+        let redis_url = get("REDIS_URL").map(|raw| parse_redis_url(&raw)).transpose()?;
+        let app_base_url = match get("APP_BASE_URL") {
+            None => Url::parse(&format!("http://localhost:{port}"))
+                .map_err(|e| ConfigError::new("PORT", e.to_string()))?,
+            Some(raw) => parse_base_url(&raw)?,
+        };
+        let encryption_key = get("ENCRYPTION_KEY")
+            .map(|raw| {
+                EncryptionKey::parse(&raw).map_err(|e| ConfigError::new("ENCRYPTION_KEY", e))
+            })
+            .transpose()?;
+        if encryption_key.is_none() && database_url.is_postgres() {
+            return Err(ConfigError::new(
+                "ENCRYPTION_KEY",
+                "required with PostgreSQL: 32 random bytes, base64 (e.g. `openssl rand -base64 32`)",
+            ));
+        }
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "LOG_FORMAT",
+                    format!("`{other}` is neither `pretty` nor `json`"),
+                ));
+            }
+        };
+
+        Ok(Self {
+            host,
+            port,
+            data_dir,
+            database_url,
+            migration_database_url,
+            database_pool_size,
+            redis_url,
+            app_base_url,
+            encryption_key,
+            log_format,
+        })
+    }
+
+    /// The URL migrations run with: `MIGRATION_DATABASE_URL`, else `DATABASE_URL`.
+    pub fn migration_url(&self) -> &DatabaseUrl {
+        self.migration_database_url
+            .as_ref()
+            .unwrap_or(&self.database_url)
+    }
+
+    /// Where the generated encryption key is kept in embedded mode.
+    pub fn key_file(&self) -> PathBuf {
+        key_file_in(&self.data_dir)
+    }
+}
+
+/// The generated key's file inside a data folder.
+pub fn key_file_in(data_dir: &Path) -> PathBuf {
+    data_dir.join("encryption.key")
+}
+
+fn parse_port(raw: &str) -> Result<u16, ConfigError> {
+    raw.parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| {
+            ConfigError::new(
+                "PORT",
+                format!("`{raw}` is not a port number from 1 to 65535"),
+            )
+        })
+}
+
+fn parse_redis_url(raw: &str) -> Result<RedisUrl, ConfigError> {
+    let url =
+        Url::parse(raw).map_err(|e| ConfigError::new("REDIS_URL", format!("not a valid URL ({e})")))?;
+    match url.scheme() {
+        "redis" | "rediss" if url.host_str().is_some_and(|h| !h.is_empty()) => {
+            Ok(RedisUrl(raw.to_owned()))
+        }
+        _ => Err(ConfigError::new(
+            "REDIS_URL",
+            "must look like redis://[:password@]host[:port][/db] or rediss://…",
+        )),
+    }
+}
+
+fn parse_base_url(raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw)
+        .map_err(|e| ConfigError::new("APP_BASE_URL", format!("not a valid URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::new(
+            "APP_BASE_URL",
+            "must be an http:// or https:// URL, e.g. https://bots.example.com",
+        ));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    fn error_variable(vars: &[(&str, &str)]) -> &'static str {
+        config(vars).expect_err("should be refused").variable
+    }
+
+    #[test]
+    fn defaults_are_embedded() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.host, "0.0.0.0");
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::Sqlite(PathBuf::from("./data/whatsdex.db"))
+        );
+        assert!(c.redis_url.is_none());
+        assert_eq!(c.app_base_url.as_str(), "http://localhost:8080/");
+        assert_eq!(c.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn data_dir_moves_the_default_database() {
+        let c = config(&[("DATA_DIR", "/srv/wdx")]).unwrap();
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::Sqlite(PathBuf::from("/srv/wdx/whatsdex.db"))
+        );
+        assert_eq!(c.key_file(), PathBuf::from("/srv/wdx/encryption.key"));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert_eq!(error_variable(&[("PORT", "99999")]), "PORT");
+        assert_eq!(error_variable(&[("PORT", "0")]), "PORT");
+        assert_eq!(error_variable(&[("PORT", "http")]), "PORT");
+        assert_eq!(error_variable(&[("HOST", "not a host")]), "HOST");
+        assert_eq!(error_variable(&[("DATABASE_URL", "mysql://x/y")]), "DATABASE_URL");
+        assert_eq!(error_variable(&[("DATABASE_URL", "postgres://")]), "DATABASE_URL");
+        assert_eq!(error_variable(&[("DATABASE_URL", "sqlite::memory:")]), "DATABASE_URL");
+        assert_eq!(error_variable(&[("REDIS_URL", "localhost:6379")]), "REDIS_URL");
+        assert_eq!(error_variable(&[("APP_BASE_URL", "ftp://x")]), "APP_BASE_URL");
+        assert_eq!(error_variable(&[("ENCRYPTION_KEY", "short")]), "ENCRYPTION_KEY");
+        assert_eq!(error_variable(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT");
+        assert_eq!(error_variable(&[("DATABASE_POOL_SIZE", "0")]), "DATABASE_POOL_SIZE");
+    }
+
+    #[test]
+    fn postgres_requires_an_encryption_key() {
+        let pg = "postgres://app:pw@db:5432/wdx";
+        assert_eq!(error_variable(&[("DATABASE_URL", pg)]), "ENCRYPTION_KEY");
+        let c = config(&[("DATABASE_URL", pg), ("ENCRYPTION_KEY", KEY_B64)]).unwrap();
+        assert!(c.database_url.is_postgres());
+        assert_eq!(c.database_url.postgres_user().as_deref(), Some("app"));
+    }
+
+    #[test]
+    fn migration_url_must_match_the_database_kind() {
+        let v = error_variable(&[("MIGRATION_DATABASE_URL", "postgres://m@db/wdx")]);
+        assert_eq!(v, "MIGRATION_DATABASE_URL");
+    }
+
+    #[test]
+    fn migration_url_falls_back_to_database_url() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.migration_url(), &c.database_url);
+    }
+
+    #[test]
+    fn sqlite_url_forms() {
+        let c = config(&[("DATABASE_URL", "sqlite:///var/lib/wdx.db")]).unwrap();
+        assert_eq!(c.database_url, DatabaseUrl::Sqlite("/var/lib/wdx.db".into()));
+        let c = config(&[("DATABASE_URL", "sqlite:wdx.db")]).unwrap();
+        assert_eq!(c.database_url, DatabaseUrl::Sqlite("wdx.db".into()));
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = config(&[
+            ("DATABASE_URL", "postgres://app:hunter2secret@db/wdx"),
+            ("REDIS_URL", "redis://:redispassword@cache:6379"),
+            ("ENCRYPTION_KEY", KEY_B64),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2secret"), "{shown}");
+        assert!(!shown.contains("redispassword"), "{shown}");
+        assert!(!shown.contains(KEY_B64), "{shown}");
+        assert!(shown.contains("db/wdx"), "{shown}");
+    }
+}

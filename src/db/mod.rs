@@ -1,0 +1,199 @@
+//! The database: one connection type over PostgreSQL and SQLite, a pool, and a way to run
+//! queries off the async executor.
+
+pub mod migrations;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+
+use crate::config::{DatabaseUrl, redact_url};
+
+/// A connection to either backend. Queries written against it run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Run `$body` with `$c` bound to the inner connection of either backend.
+///
+/// For the few queries diesel's `MultiConnection` cannot express (upserts, batch inserts),
+/// the same query is built once and run on the concrete connection.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// Which database a pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Why a database call failed. The message is for logs, never for clients.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no database connection available: {0}")]
+    Unavailable(#[from] r2d2::PoolError),
+    #[error("query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database task did not finish: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Sets up each new connection: SQLite pragmas that make it safe and fast for a server.
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        establish(&self.url)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Open one connection, choosing the backend by the URL's scheme.
+///
+/// diesel's derived `establish` tries PostgreSQL first and hides the real error when it is
+/// down, so the scheme decides here.
+pub fn establish(url: &DatabaseUrl) -> Result<DbConn, r2d2::Error> {
+    match url {
+        DatabaseUrl::Postgres(raw) => PgConnection::establish(raw)
+            .map(DbConn::Pg)
+            .map_err(r2d2::Error::ConnectionError),
+        DatabaseUrl::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    r2d2::Error::ConnectionError(ConnectionError::BadConnection(format!(
+                        "cannot create {}: {e}",
+                        dir.display()
+                    )))
+                })?;
+            }
+            let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                .map_err(r2d2::Error::ConnectionError)?;
+            // WAL lets readers work while one writer writes; the busy timeout makes concurrent
+            // writers wait instead of failing; foreign keys are off by default in SQLite.
+            conn.batch_execute(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(r2d2::Error::QueryError)?;
+            Ok(DbConn::Sqlite(conn))
+        }
+    }
+}
+
+type Pool = r2d2::Pool<DbManager>;
+
+/// A pool of connections; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("backend", &self.backend).finish()
+    }
+}
+
+impl Db {
+    /// Open a pool and its first connection, so a bad URL fails at start-up.
+    pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Self, String> {
+        let pool = Self::builder(max_size)
+            .build(DbManager { url: url.clone() })
+            .map_err(|e| format!("cannot connect to {}: {e}", describe(url)))?;
+        Ok(Self::from_pool(pool, url))
+    }
+
+    /// Open a pool without connecting yet (connections are made on first use).
+    pub fn connect_lazily(url: &DatabaseUrl, max_size: u32) -> Self {
+        let pool = Self::builder(max_size).build_unchecked(DbManager { url: url.clone() });
+        Self::from_pool(pool, url)
+    }
+
+    fn builder(max_size: u32) -> r2d2::Builder<DbManager> {
+        r2d2::Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+    }
+
+    fn from_pool(pool: Pool, url: &DatabaseUrl) -> Self {
+        let backend = match url {
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+        };
+        Self { pool, backend }
+    }
+
+    /// Which database this pool talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Run `work` with a pooled connection on a blocking thread, off the async executor.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            Ok(work(&mut conn)?)
+        })
+        .await?
+    }
+
+    /// Check that a connection can be had within `timeout` and answers a query.
+    pub async fn ping(&self, timeout: Duration) -> Result<(), DbError> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get_timeout(timeout)?;
+            conn.ping()?;
+            Ok(())
+        })
+        .await?
+    }
+
+    /// Connections open and idle, for metrics.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+}
+
+/// A database URL fit for a log line: a path, or a URL without its password.
+pub fn describe(url: &DatabaseUrl) -> String {
+    match url {
+        DatabaseUrl::Sqlite(path) => format!("SQLite database {}", path.display()),
+        DatabaseUrl::Postgres(raw) => format!("PostgreSQL {}", redact_url(raw)),
+    }
+}

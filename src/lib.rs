@@ -1,0 +1,15 @@
+//! WhatsDeX: a multi-tenant WhatsApp bot platform in one binary.
+//!
+//! The design map (DESIGN.md): `cli` and `config` start things, `db` and `cache` hold state,
+//! `billing` owns plans, `web` answers HTTP, `server` ties them together for `serve`.
+
+pub mod billing;
+pub mod cache;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod encryption;
+pub mod server;
+pub mod telemetry;
+pub mod web;

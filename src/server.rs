@@ -1,0 +1,102 @@
+//! `whatsdex serve`: prepare the database, cache and keys, then answer HTTP until told to stop.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::HttpServer;
+use anyhow::Context;
+
+use crate::cache::Cache;
+use crate::commands;
+use crate::config::{Config, DatabaseUrl};
+use crate::db::{self, Db, migrations};
+use crate::encryption::{self, KeyOrigin};
+use crate::web::{self, AppState};
+
+/// How long in-flight requests get to finish after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Key prefix in a Redis shared with other software.
+const REDIS_PREFIX: &str = "whatsdex:";
+
+/// Everything `serve` needs before it binds: a migrated database (SQLite migrates itself;
+/// PostgreSQL only with `migrate`), the seeded catalogue, the cache and the encryption key.
+///
+/// Runs blocking database calls: call it before the server starts taking requests.
+pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
+    let started_at = Instant::now();
+    let encryption_key = match &config.encryption_key {
+        Some(key) => key.clone(),
+        None => {
+            let path = config.key_file();
+            let (key, origin) = encryption::load_or_generate(&path)
+                .with_context(|| format!("cannot read or create {}", path.display()))?;
+            if origin == KeyOrigin::Generated {
+                tracing::info!(file = %path.display(), "generated a new encryption key; back it up with the data");
+            }
+            key
+        }
+    };
+
+    let mut conn = db::establish(&config.database_url)
+        .with_context(|| format!("cannot open {}", db::describe(&config.database_url)))?;
+    match &config.database_url {
+        DatabaseUrl::Sqlite(_) => {
+            commands::apply_migrations(&mut conn)?;
+        }
+        DatabaseUrl::Postgres(_) if migrate => commands::migrate(&config)?,
+        DatabaseUrl::Postgres(_) => {}
+    }
+    let pending = migrations::pending_without_ddl(&mut conn)
+        .context("cannot read the migration history")?;
+    if let Some(next) = pending.first() {
+        anyhow::bail!(
+            "the database schema is {} migration(s) behind this binary (next: {next}); \
+             run `whatsdex migrate`, or start with `whatsdex serve --migrate`",
+            pending.len()
+        );
+    }
+    let report = commands::seed_catalogue(&mut conn)?;
+    tracing::debug!(?report, "seeded catalogue");
+    drop(conn);
+    let db = Db::connect(&config.database_url, config.database_pool_size)
+        .map_err(anyhow::Error::msg)?;
+
+    let cache = match &config.redis_url {
+        Some(url) => Cache::redis(url.expose(), REDIS_PREFIX).context("REDIS_URL")?,
+        None => Cache::memory(),
+    };
+
+    tracing::info!(
+        database = %db::describe(&config.database_url),
+        cache = if cache.is_redis() { "redis" } else { "in-process" },
+        ready_in_ms = started_at.elapsed().as_millis() as u64,
+        "prepared"
+    );
+    Ok(AppState {
+        config: Arc::new(config),
+        db,
+        cache,
+        encryption_key: Arc::new(encryption_key),
+        started_at,
+    })
+}
+
+/// Bind and serve until SIGTERM or Ctrl-C, then let in-flight requests finish.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let address = (state.config.host.clone(), state.config.port);
+    let factory_state = state.clone();
+    let server = HttpServer::new(move || web::app(factory_state.clone()))
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .bind(address.clone())
+        .with_context(|| format!("cannot listen on {}:{}", address.0, address.1))?
+        .run();
+    tracing::info!(
+        url = %state.config.app_base_url,
+        listen = %format!("{}:{}", address.0, address.1),
+        "serving"
+    );
+    server.await.context("server stopped with an error")?;
+    tracing::info!("stopped");
+    Ok(())
+}
