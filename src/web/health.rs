@@ -2,17 +2,23 @@
 
 use std::time::Duration;
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use super::AppState;
+
+/// A probe answers about now; no proxy may keep it.
+const NO_STORE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "no-store");
 
 /// How long a readiness check waits for each dependency.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `GET /health`: the process is up. No I/O, so a slow database never restarts the process.
 pub async fn liveness() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+    HttpResponse::Ok()
+        .insert_header(NO_STORE)
+        .json(serde_json::json!({ "status": "ok" }))
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -54,9 +60,10 @@ pub async fn readiness(state: web::Data<AppState>) -> HttpResponse {
         uptime_s: state.started_at.elapsed().as_secs(),
         version: env!("CARGO_PKG_VERSION"),
     };
-    if healthy {
-        HttpResponse::Ok().json(body)
+    let mut response = if healthy {
+        HttpResponse::Ok()
     } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
+        HttpResponse::ServiceUnavailable()
+    };
+    response.insert_header(NO_STORE).json(body)
 }

@@ -1,0 +1,176 @@
+//! Test fixtures: a fresh database per test, on the backend the run asks for.
+//!
+//! `WHATSDEX_TEST_DATABASE=sqlite` (default): a SQLite file in a temporary folder.
+//! `WHATSDEX_TEST_DATABASE=postgres`: a new PostgreSQL database per test, owned by the
+//! migration role and used by the app role, set up the way an operator would; it needs
+//! `WHATSDEX_TEST_PG_ADMIN_URL`, `WHATSDEX_TEST_PG_MIGRATOR_URL` and
+//! `WHATSDEX_TEST_PG_APP_URL` (see `scripts/test`). Redis comes from
+//! `WHATSDEX_TEST_REDIS_URL` (default: the local server).
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use url::Url;
+use whatsdex::config::Config;
+use whatsdex::web::AppState;
+
+/// A fixed key for tests; real deployments generate their own.
+pub const TEST_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// Whether this run tests PostgreSQL (else SQLite).
+pub fn on_postgres() -> bool {
+    match std::env::var("WHATSDEX_TEST_DATABASE").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("WHATSDEX_TEST_DATABASE must be sqlite or postgres, not {other}"),
+    }
+}
+
+/// The Redis server tests use.
+pub fn redis_url() -> String {
+    std::env::var("WHATSDEX_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn required(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} must be set for WHATSDEX_TEST_DATABASE=postgres (scripts/test sets it)")
+    })
+}
+
+/// A random lowercase name, unique enough for databases and key prefixes.
+pub fn unique_name(prefix: &str) -> String {
+    let n: u64 = rand::random();
+    format!("{prefix}_{n:016x}")
+}
+
+/// `url` with its path replaced by `/database`.
+fn with_database(url: &str, database: &str) -> String {
+    let mut url = Url::parse(url).expect("test database URL");
+    url.set_path(&format!("/{database}"));
+    url.to_string()
+}
+
+fn user_of(url: &str) -> String {
+    Url::parse(url).expect("test database URL").username().to_owned()
+}
+
+/// A database that exists for one test and is dropped after it.
+pub struct TestDatabase {
+    /// Holds the SQLite file and the generated key; also the DATA_DIR of a spawned binary.
+    pub data_dir: tempfile::TempDir,
+    /// The PostgreSQL database's name, when on PostgreSQL.
+    pub pg_name: Option<String>,
+    /// What the app connects with (the app role on PostgreSQL).
+    pub app_url: String,
+    /// What migrations run with (the schema owner on PostgreSQL).
+    pub migrator_url: String,
+}
+
+impl TestDatabase {
+    /// A new, empty (unmigrated) database.
+    pub fn new() -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        if !on_postgres() {
+            let url = format!("sqlite://{}", data_dir.path().join("whatsdex.db").display());
+            return Self {
+                data_dir,
+                pg_name: None,
+                app_url: url.clone(),
+                migrator_url: url,
+            };
+        }
+        let admin_url = required("WHATSDEX_TEST_PG_ADMIN_URL");
+        let migrator_base = required("WHATSDEX_TEST_PG_MIGRATOR_URL");
+        let app_base = required("WHATSDEX_TEST_PG_APP_URL");
+        let name = unique_name("wdx_test");
+        let migrator = user_of(&migrator_base);
+        let app = user_of(&app_base);
+
+        let mut admin = PgConnection::establish(&admin_url).expect("admin connection");
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\" OWNER \"{migrator}\""))
+            .expect("create test database");
+        // Inside the new database: the operator's one-time set-up (see README).
+        let mut admin_in_db =
+            PgConnection::establish(&with_database(&admin_url, &name)).expect("admin in test db");
+        admin_in_db
+            .batch_execute(&format!(
+                "REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+                 REVOKE TEMPORARY ON DATABASE \"{name}\" FROM PUBLIC;
+                 GRANT USAGE ON SCHEMA public TO \"{app}\";
+                 GRANT CREATE ON SCHEMA public TO \"{migrator}\";"
+            ))
+            .expect("role set-up");
+        Self {
+            data_dir,
+            app_url: with_database(&app_base, &name),
+            migrator_url: with_database(&migrator_base, &name),
+            pg_name: Some(name),
+        }
+    }
+
+    /// The environment a deployment on this database would have.
+    pub fn env(&self) -> HashMap<String, String> {
+        let mut env = HashMap::from([
+            ("DATABASE_URL".to_owned(), self.app_url.clone()),
+            ("DATA_DIR".to_owned(), self.data_dir.path().display().to_string()),
+            ("ENCRYPTION_KEY".to_owned(), TEST_KEY.to_owned()),
+            ("LOG_FORMAT".to_owned(), "pretty".to_owned()),
+        ]);
+        if self.pg_name.is_some() {
+            env.insert("MIGRATION_DATABASE_URL".into(), self.migrator_url.clone());
+            env.insert("REDIS_URL".into(), redis_url());
+        }
+        env
+    }
+
+    /// A configuration for this database, with `extra` variables on top.
+    pub fn config_with(&self, extra: &[(&str, &str)]) -> Config {
+        let mut env = self.env();
+        for (k, v) in extra {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
+        Config::from_lookup(|name| env.get(name).cloned()).expect("test config")
+    }
+
+    /// A configuration for this database.
+    pub fn config(&self) -> Config {
+        self.config_with(&[])
+    }
+
+    /// Migrate (as the migration role) and prepare the app as `serve` would.
+    pub fn prepared_state(&self) -> AppState {
+        whatsdex::server::prepare(self.config(), true).expect("prepare app state")
+    }
+
+    /// A direct connection as the app role.
+    pub fn app_connection(&self) -> whatsdex::db::DbConn {
+        whatsdex::db::establish(&self.config().database_url).expect("app connection")
+    }
+
+    /// Drop the PostgreSQL database now, cutting off every connection to it.
+    pub fn drop_now(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            let mut admin =
+                PgConnection::establish(&required("WHATSDEX_TEST_PG_ADMIN_URL")).expect("admin");
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .expect("drop test database");
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            // Keep the evidence of a failed test only if asked; otherwise clean up anyway.
+            if std::env::var_os("WHATSDEX_TEST_KEEP_DB").is_some() {
+                return;
+            }
+        }
+        self.drop_now();
+    }
+}

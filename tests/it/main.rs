@@ -1,0 +1,11 @@
+//! Integration tests: the real app factory, the real binary and real databases.
+//! `scripts/test` runs them on SQLite and again on PostgreSQL + Redis.
+
+mod cache;
+mod common;
+mod deploy_files;
+mod health;
+mod migrations;
+mod process;
+mod role_split;
+mod web;
