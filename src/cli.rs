@@ -12,6 +12,9 @@ Environment (all optional; with none set, everything runs embedded under ./data)
   REDIS_URL               redis://… for cache, sessions and rate limits (default: in process)
   APP_BASE_URL            public URL of the site, e.g. https://bots.example.com
   ENCRYPTION_KEY          32 bytes, base64 or 64 hex digits; required with PostgreSQL
+  SMTP_URL                smtps://user:password@host for email (default: links go to the log)
+  EMAIL_FROM              sender of email, e.g. \"WhatsDeX <no-reply@example.com>\"
+  BEHIND_PROXY            true when a trusted proxy sets X-Forwarded-For (Render, Railway)
   LOG_FORMAT              pretty or json (default pretty)
   RUST_LOG                log filter, e.g. info or whatsdex=debug";
 

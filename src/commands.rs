@@ -17,8 +17,8 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
         );
     }
     let url = config.migration_url();
-    let mut conn = db::establish(url)
-        .with_context(|| format!("cannot connect to {}", db::describe(url)))?;
+    let mut conn =
+        db::establish(url).with_context(|| format!("cannot connect to {}", db::describe(url)))?;
     let applied = apply_migrations(&mut conn)?;
     if applied.is_empty() {
         println!("database is up to date");
@@ -42,8 +42,8 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
 
 /// Apply pending migrations, logging each one.
 pub fn apply_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
-    let applied = migrations::run_pending(conn)
-        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    let applied =
+        migrations::run_pending(conn).map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
     for name in &applied {
         tracing::info!(migration = %name, "applied migration");
     }
@@ -53,8 +53,8 @@ pub fn apply_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
 /// `whatsdex seed`: upsert the plan catalogue.
 pub fn seed(config: &Config) -> anyhow::Result<()> {
     let url = &config.database_url;
-    let mut conn = db::establish(url)
-        .with_context(|| format!("cannot connect to {}", db::describe(url)))?;
+    let mut conn =
+        db::establish(url).with_context(|| format!("cannot connect to {}", db::describe(url)))?;
     let report = seed_catalogue(&mut conn)?;
     println!(
         "plans: {} inserted, {} updated, {} unchanged",

@@ -138,6 +138,30 @@ pub struct Config {
     pub encryption_key: Option<EncryptionKey>,
     /// How logs are written.
     pub log_format: LogFormat,
+    /// SMTP server for outgoing email; when unset, emails (and their links) go to the log.
+    pub smtp_url: Option<SmtpUrl>,
+    /// The sender of outgoing email.
+    pub email_from: String,
+    /// Whether a trusted reverse proxy sets `X-Forwarded-For` (Render, Railway, a load
+    /// balancer); only then is the client address taken from it.
+    pub behind_proxy: bool,
+}
+
+/// An SMTP URL; carries a password, so it is never printed whole.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpUrl(String);
+
+impl SmtpUrl {
+    /// The URL to connect with.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
 }
 
 /// A Redis URL; may carry a password, so it is never printed whole.
@@ -165,7 +189,11 @@ impl Config {
 
     /// Read the configuration through `lookup`, which answers a variable's value.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
 
         let port = match get("PORT") {
             None => 8080,
@@ -204,7 +232,9 @@ impl Config {
                     ConfigError::new("DATABASE_POOL_SIZE", "must be a number from 1 to 512")
                 })?,
         };
-        let redis_url = get("REDIS_URL").map(|raw| parse_redis_url(&raw)).transpose()?;
+        let redis_url = get("REDIS_URL")
+            .map(|raw| parse_redis_url(&raw))
+            .transpose()?;
         let app_base_url = match get("APP_BASE_URL") {
             None => Url::parse(&format!("http://localhost:{port}"))
                 .map_err(|e| ConfigError::new("PORT", e.to_string()))?,
@@ -231,6 +261,34 @@ impl Config {
                 ));
             }
         };
+        let smtp_url = get("SMTP_URL")
+            .map(|raw| match Url::parse(&raw) {
+                Ok(url) if matches!(url.scheme(), "smtp" | "smtps") && url.host_str().is_some() => {
+                    Ok(SmtpUrl(raw))
+                }
+                _ => Err(ConfigError::new(
+                    "SMTP_URL",
+                    "must look like smtps://user:password@host:465 or smtp://host:587?tls=required",
+                )),
+            })
+            .transpose()?;
+        let email_from = get("EMAIL_FROM").unwrap_or_else(|| "WhatsDeX <no-reply@localhost>".to_owned());
+        if email_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::new(
+                "EMAIL_FROM",
+                "must be an address like `WhatsDeX <no-reply@example.com>`",
+            ));
+        }
+        let behind_proxy = match get("BEHIND_PROXY").as_deref() {
+            None | Some("false" | "0" | "no") => false,
+            Some("true" | "1" | "yes") => true,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "BEHIND_PROXY",
+                    format!("`{other}` is neither true nor false"),
+                ));
+            }
+        };
 
         Ok(Self {
             host,
@@ -243,6 +301,9 @@ impl Config {
             app_base_url,
             encryption_key,
             log_format,
+            smtp_url,
+            email_from,
+            behind_proxy,
         })
     }
 
@@ -265,20 +326,17 @@ pub fn key_file_in(data_dir: &Path) -> PathBuf {
 }
 
 fn parse_port(raw: &str) -> Result<u16, ConfigError> {
-    raw.parse::<u16>()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| {
-            ConfigError::new(
-                "PORT",
-                format!("`{raw}` is not a port number from 1 to 65535"),
-            )
-        })
+    raw.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| {
+        ConfigError::new(
+            "PORT",
+            format!("`{raw}` is not a port number from 1 to 65535"),
+        )
+    })
 }
 
 fn parse_redis_url(raw: &str) -> Result<RedisUrl, ConfigError> {
-    let url =
-        Url::parse(raw).map_err(|e| ConfigError::new("REDIS_URL", format!("not a valid URL ({e})")))?;
+    let url = Url::parse(raw)
+        .map_err(|e| ConfigError::new("REDIS_URL", format!("not a valid URL ({e})")))?;
     match url.scheme() {
         "redis" | "rediss" if url.host_str().is_some_and(|h| !h.is_empty()) => {
             Ok(RedisUrl(raw.to_owned()))
@@ -351,14 +409,35 @@ mod tests {
         assert_eq!(error_variable(&[("PORT", "0")]), "PORT");
         assert_eq!(error_variable(&[("PORT", "http")]), "PORT");
         assert_eq!(error_variable(&[("HOST", "not a host")]), "HOST");
-        assert_eq!(error_variable(&[("DATABASE_URL", "mysql://x/y")]), "DATABASE_URL");
-        assert_eq!(error_variable(&[("DATABASE_URL", "postgres://")]), "DATABASE_URL");
-        assert_eq!(error_variable(&[("DATABASE_URL", "sqlite::memory:")]), "DATABASE_URL");
-        assert_eq!(error_variable(&[("REDIS_URL", "localhost:6379")]), "REDIS_URL");
-        assert_eq!(error_variable(&[("APP_BASE_URL", "ftp://x")]), "APP_BASE_URL");
-        assert_eq!(error_variable(&[("ENCRYPTION_KEY", "short")]), "ENCRYPTION_KEY");
+        assert_eq!(
+            error_variable(&[("DATABASE_URL", "mysql://x/y")]),
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            error_variable(&[("DATABASE_URL", "postgres://")]),
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            error_variable(&[("DATABASE_URL", "sqlite::memory:")]),
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            error_variable(&[("REDIS_URL", "localhost:6379")]),
+            "REDIS_URL"
+        );
+        assert_eq!(
+            error_variable(&[("APP_BASE_URL", "ftp://x")]),
+            "APP_BASE_URL"
+        );
+        assert_eq!(
+            error_variable(&[("ENCRYPTION_KEY", "short")]),
+            "ENCRYPTION_KEY"
+        );
         assert_eq!(error_variable(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT");
-        assert_eq!(error_variable(&[("DATABASE_POOL_SIZE", "0")]), "DATABASE_POOL_SIZE");
+        assert_eq!(
+            error_variable(&[("DATABASE_POOL_SIZE", "0")]),
+            "DATABASE_POOL_SIZE"
+        );
     }
 
     #[test]
@@ -385,7 +464,10 @@ mod tests {
     #[test]
     fn sqlite_url_forms() {
         let c = config(&[("DATABASE_URL", "sqlite:///var/lib/wdx.db")]).unwrap();
-        assert_eq!(c.database_url, DatabaseUrl::Sqlite("/var/lib/wdx.db".into()));
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::Sqlite("/var/lib/wdx.db".into())
+        );
         let c = config(&[("DATABASE_URL", "sqlite:wdx.db")]).unwrap();
         assert_eq!(c.database_url, DatabaseUrl::Sqlite("wdx.db".into()));
     }
@@ -395,12 +477,14 @@ mod tests {
         let c = config(&[
             ("DATABASE_URL", "postgres://app:hunter2secret@db/wdx"),
             ("REDIS_URL", "redis://:redispassword@cache:6379"),
+            ("SMTP_URL", "smtps://mailer:smtppassword@mail.example.com"),
             ("ENCRYPTION_KEY", KEY_B64),
         ])
         .unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("hunter2secret"), "{shown}");
         assert!(!shown.contains("redispassword"), "{shown}");
+        assert!(!shown.contains("smtppassword"), "{shown}");
         assert!(!shown.contains(KEY_B64), "{shown}");
         assert!(shown.contains("db/wdx"), "{shown}");
     }

@@ -3,6 +3,8 @@
 //! The design map (DESIGN.md): `cli` and `config` start things, `db` and `cache` hold state,
 //! `billing` owns plans, `web` answers HTTP, `server` ties them together for `serve`.
 
+pub mod accounts;
+pub mod audit;
 pub mod billing;
 pub mod cache;
 pub mod cli;
@@ -10,6 +12,12 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod encryption;
+pub mod error;
+pub mod ids;
+pub mod mail;
 pub mod server;
+pub mod state;
 pub mod telemetry;
+pub mod tenants;
+pub mod validation;
 pub mod web;

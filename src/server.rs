@@ -11,6 +11,7 @@ use crate::commands;
 use crate::config::{Config, DatabaseUrl};
 use crate::db::{self, Db, migrations};
 use crate::encryption::{self, KeyOrigin};
+use crate::mail::Mailer;
 use crate::web::{self, AppState};
 
 /// How long in-flight requests get to finish after SIGTERM.
@@ -47,8 +48,8 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
         DatabaseUrl::Postgres(_) if migrate => commands::migrate(&config)?,
         DatabaseUrl::Postgres(_) => {}
     }
-    let pending = migrations::pending_without_ddl(&mut conn)
-        .context("cannot read the migration history")?;
+    let pending =
+        migrations::pending_without_ddl(&mut conn).context("cannot read the migration history")?;
     if let Some(next) = pending.first() {
         anyhow::bail!(
             "the database schema is {} migration(s) behind this binary (next: {next}); \
@@ -59,8 +60,8 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
     let report = commands::seed_catalogue(&mut conn)?;
     tracing::debug!(?report, "seeded catalogue");
     drop(conn);
-    let db = Db::connect(&config.database_url, config.database_pool_size)
-        .map_err(anyhow::Error::msg)?;
+    let db =
+        Db::connect(&config.database_url, config.database_pool_size).map_err(anyhow::Error::msg)?;
 
     let cache = match &config.redis_url {
         Some(url) => Cache::redis(url.expose(), REDIS_PREFIX).context("REDIS_URL")?,
@@ -73,10 +74,12 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
         ready_in_ms = started_at.elapsed().as_millis() as u64,
         "prepared"
     );
+    let mailer = Mailer::from_config(&config)?;
     Ok(AppState {
         config: Arc::new(config),
         db,
         cache,
+        mailer,
         encryption_key: Arc::new(encryption_key),
         started_at,
     })

@@ -72,7 +72,11 @@ const CATALOGUE: [PlanSpec; 4] = [
         max_ai_replies_per_day: Some(100),
         max_broadcast_recipients_per_month: Some(1_000),
         max_members: Some(3),
-        features: &[Feature::AiReplies, Feature::Broadcasts, Feature::CustomCommands],
+        features: &[
+            Feature::AiReplies,
+            Feature::Broadcasts,
+            Feature::CustomCommands,
+        ],
     },
     PlanSpec {
         id: "pro",

@@ -38,7 +38,11 @@ impl MemoryCache {
     }
 
     fn after_write(&self) {
-        if self.writes.fetch_add(1, Ordering::Relaxed).is_multiple_of(SWEEP_EVERY_WRITES) {
+        if self
+            .writes
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(SWEEP_EVERY_WRITES)
+        {
             self.with_entries(|entries, now| entries.retain(|_, e| e.is_live(now)));
         }
     }
@@ -83,7 +87,12 @@ impl MemoryCache {
         stored
     }
 
-    pub(super) fn incr(&self, key: &str, by: i64, ttl: Option<Duration>) -> Result<i64, CacheError> {
+    pub(super) fn incr(
+        &self,
+        key: &str,
+        by: i64,
+        ttl: Option<Duration>,
+    ) -> Result<i64, CacheError> {
         let result = self.with_entries(|entries, now| {
             let entry = entries
                 .entry(key.to_owned())
@@ -163,6 +172,9 @@ mod tests {
     fn incr_on_text_is_an_error() {
         let cache = MemoryCache::default();
         cache.set("k", "abc", None);
-        assert!(matches!(cache.incr("k", 1, None), Err(CacheError::NotAnInteger(_))));
+        assert!(matches!(
+            cache.incr("k", 1, None),
+            Err(CacheError::NotAnInteger(_))
+        ));
     }
 }

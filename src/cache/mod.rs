@@ -59,7 +59,12 @@ impl Cache {
     }
 
     /// Store `value` under `key`, replacing any value, expiring after `ttl` if given.
-    pub async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), CacheError> {
+    pub async fn set(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
         match self {
             Self::Redis(r) => r.set(key, value, ttl).await,
             Self::Memory(m) => {

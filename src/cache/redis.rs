@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use redis::{AsyncCommands, Script};
 use deadpool_redis::{Connection, Pool, PoolConfig, Runtime, Timeouts};
+use redis::{AsyncCommands, Script};
 
 use super::{CacheError, ttl_millis};
 
@@ -29,7 +29,9 @@ pub struct RedisCache {
 impl fmt::Debug for RedisCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The pool's config holds the URL and its password: leave it out.
-        f.debug_struct("RedisCache").field("prefix", &self.prefix).finish()
+        f.debug_struct("RedisCache")
+            .field("prefix", &self.prefix)
+            .finish()
     }
 }
 
@@ -80,7 +82,10 @@ impl RedisCache {
     ) -> Result<(), CacheError> {
         let mut conn = self.connection().await?;
         match ttl {
-            Some(ttl) => conn.pset_ex::<_, _, ()>(self.key(key), value, ttl_millis(ttl)).await?,
+            Some(ttl) => {
+                conn.pset_ex::<_, _, ()>(self.key(key), value, ttl_millis(ttl))
+                    .await?
+            }
             None => conn.set::<_, _, ()>(self.key(key), value).await?,
         }
         Ok(())

@@ -3,11 +3,11 @@
 //! The schema owner (the migration role) applies DDL; the application role only reads and
 //! writes. `grant_app_role` hands the application role exactly those rights.
 
+use diesel::migration::MigrationSource;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
-use diesel::migration::MigrationSource;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::DbConn;
@@ -103,7 +103,10 @@ pub fn pending_without_ddl(conn: &mut DbConn) -> QueryResult<Vec<String>> {
              WHERE type = 'table' AND name = '__diesel_schema_migrations'"
         }
     };
-    let exists = diesel::sql_query(table_exists_sql).get_result::<TableCount>(conn)?.n > 0;
+    let exists = diesel::sql_query(table_exists_sql)
+        .get_result::<TableCount>(conn)?
+        .n
+        > 0;
     let applied: Vec<String> = if exists {
         diesel::sql_query(format!("SELECT version FROM {MIGRATIONS_TABLE}"))
             .load::<AppliedVersion>(conn)?

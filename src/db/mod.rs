@@ -33,6 +33,37 @@ macro_rules! on_backend {
     };
 }
 
+/// Which tenant rows a unit of work may see, for PostgreSQL's row-level security.
+///
+/// The tenant filter in each query is the first wall; these policies are the second. A
+/// transaction that declares neither sees no tenant rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowScope {
+    /// One workspace's rows (built from a `TenantScope`).
+    Tenant(String),
+    /// Every workspace's rows: sign-up, sign-in, invitation links, platform admin.
+    System,
+}
+
+impl RowScope {
+    /// Declare the scope for the current transaction (PostgreSQL; SQLite has no RLS).
+    fn enter(&self, conn: &mut DbConn) -> QueryResult<()> {
+        use diesel::sql_types::Text;
+        let DbConn::Pg(pg) = conn else {
+            return Ok(());
+        };
+        let (name, value) = match self {
+            Self::Tenant(id) => ("app.tenant_id", id.as_str()),
+            Self::System => ("app.scope", "system"),
+        };
+        diesel::sql_query("SELECT set_config($1, $2, true)")
+            .bind::<Text, _>(name)
+            .bind::<Text, _>(value)
+            .execute(pg)
+            .map(drop)
+    }
+}
+
 /// Which database a pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -119,7 +150,9 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("backend", &self.backend).finish()
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
@@ -170,6 +203,41 @@ impl Db {
             Ok(work(&mut conn)?)
         })
         .await?
+    }
+
+    /// Run `work` in one transaction that sees the rows `scope` allows.
+    pub async fn run_in<T, F>(&self, scope: RowScope, work: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
+    {
+        self.run(move |conn| {
+            conn.transaction(|conn| {
+                scope.enter(conn)?;
+                work(conn)
+            })
+        })
+        .await
+    }
+
+    /// Run `work` in one transaction that sees the rows `scope` allows, with the caller's
+    /// error type: an `Err` from `work` rolls everything back.
+    pub async fn transaction<T, E, F>(&self, scope: RowScope, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<diesel::result::Error> + From<DbError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            conn.transaction(|conn| {
+                scope.enter(conn)?;
+                work(conn)
+            })
+        })
+        .await
+        .map_err(DbError::from)?
     }
 
     /// Check that a connection can be had within `timeout` and answers a query.

@@ -70,7 +70,9 @@ pub async fn serve(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
         return response.finish();
     }
     let mime = mime_guess::from_path(&name).first_or_octet_stream();
-    response.content_type(mime.as_ref()).body(file.data.into_owned())
+    response
+        .content_type(mime.as_ref())
+        .body(file.data.into_owned())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ mod error;
 mod health;
 mod layout;
 mod pages;
-mod state;
+
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -17,7 +17,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 
 pub use self::error::{AppError, json_error};
 pub use self::layout::Layout;
-pub use self::state::AppState;
+pub use crate::state::AppState;
 
 /// Content security policy: only our own origin. Pico draws its icons with `data:` SVGs.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \

@@ -21,14 +21,30 @@ impl PlanCard {
             None => format!("Unlimited {unit}"),
         };
         let mut highlights = vec![
-            limit(plan.max_bots, if plan.max_bots == Some(1) { "bot" } else { "bots" }),
+            limit(
+                plan.max_bots,
+                if plan.max_bots == Some(1) {
+                    "bot"
+                } else {
+                    "bots"
+                },
+            ),
             limit(plan.max_messages_per_month, "messages a month"),
             limit(
                 plan.max_members,
-                if plan.max_members == Some(1) { "team member" } else { "team members" },
+                if plan.max_members == Some(1) {
+                    "team member"
+                } else {
+                    "team members"
+                },
             ),
         ];
-        highlights.extend(plan.feature_list().into_iter().map(Feature::label).map(String::from));
+        highlights.extend(
+            plan.feature_list()
+                .into_iter()
+                .map(Feature::label)
+                .map(String::from),
+        );
         Self {
             name: plan.name.clone(),
             monthly_price: plan.monthly_price(),

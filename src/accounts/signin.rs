@@ -1,0 +1,83 @@
+//! Sign-in: throttled, with one message for a wrong email or a wrong password.
+
+use super::users::{self, User};
+use super::{password_matches, sessions, throttle};
+use crate::audit::{self, Action, ClientInfo};
+use crate::db::RowScope;
+use crate::error::{ServiceError, ServiceResult};
+use crate::state::AppState;
+use crate::tenants::members;
+use crate::validation::normalize_email;
+
+/// The one message for any wrong credential, so the form never tells who has an account.
+pub const WRONG_CREDENTIALS: &str = "That email and password do not match an account.";
+
+/// A successful sign-in: the new session's cookie token and who it is.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub token: String,
+    pub session: sessions::Session,
+}
+
+/// Check the credentials and start a session in the person's first workspace.
+pub async fn sign_in(
+    state: &AppState,
+    raw_email: &str,
+    password: &str,
+    remember: bool,
+    client: &ClientInfo,
+) -> ServiceResult<SignedIn> {
+    let email = normalize_email(raw_email).map_err(|m| ServiceError::invalid("email", m))?;
+    throttle::before_attempt(&state.cache, client.ip.as_deref(), &email).await?;
+
+    let lookup = email.clone();
+    let user: Option<User> = state
+        .db
+        .run(move |conn| users::find_by_email(conn, &lookup))
+        .await?;
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = password_matches(password.to_owned(), stored_hash).await;
+    let user = match user {
+        Some(user) if matches => user,
+        known => {
+            throttle::after_failure(&state.cache, &email).await?;
+            if let Some(user) = known {
+                record_failure(state, &user, client).await?;
+            }
+            return Err(ServiceError::invalid("form", WRONG_CREDENTIALS));
+        }
+    };
+
+    throttle::after_success(&state.cache, &email).await;
+    let workspaces = members::workspaces_of(state, &user.id).await?;
+    let tenant_id = workspaces.first().map(|w| w.tenant_id.clone());
+    let (token, session) = sessions::start(state, &user.id, tenant_id.clone(), remember, client).await?;
+    let (user_id, client) = (user.id.clone(), client.clone());
+    state
+        .db
+        .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
+            Ok(audit::record(conn, Action::SignedIn, tenant_id.as_deref(), Some(&user_id), "", &client)?)
+        })
+        .await?;
+    Ok(SignedIn { token, session })
+}
+
+/// Tell each workspace owner about a failed attempt on their member's account.
+async fn record_failure(state: &AppState, user: &User, client: &ClientInfo) -> ServiceResult<()> {
+    let workspaces = members::workspaces_of(state, &user.id).await?;
+    let (user_id, client) = (user.id.clone(), client.clone());
+    state
+        .db
+        .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
+            let tenants: Vec<Option<&str>> = if workspaces.is_empty() {
+                vec![None]
+            } else {
+                workspaces.iter().map(|w| Some(w.tenant_id.as_str())).collect()
+            };
+            for tenant_id in tenants {
+                audit::record(conn, Action::SignInFailed, tenant_id, Some(&user_id), "wrong password", &client)?;
+            }
+            Ok(())
+        })
+        .await
+}

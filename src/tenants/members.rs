@@ -1,0 +1,282 @@
+//! Who is in a workspace: listing, roles, removal, leaving, ownership.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Role, TenantScope};
+use crate::audit::{self, Action, ClientInfo};
+use crate::db::schema::{memberships, tenants, users};
+use crate::db::{DbConn, RowScope};
+use crate::error::{ServiceError, ServiceResult};
+use crate::state::AppState;
+
+/// A workspace a person can switch to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceChoice {
+    pub tenant_id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// A member as the members page shows them.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub joined_at: NaiveDateTime,
+}
+
+fn parse_role(raw: &str) -> QueryResult<Role> {
+    raw.parse()
+        .map_err(|e: String| diesel::result::Error::DeserializationError(e.into()))
+}
+
+/// Every workspace `user_id` belongs to, oldest membership first.
+pub async fn workspaces_of(state: &AppState, user_id: &str) -> ServiceResult<Vec<WorkspaceChoice>> {
+    let user_id = user_id.to_owned();
+    Ok(state
+        .db
+        .run_in(RowScope::System, move |conn| workspaces_of_in(conn, &user_id))
+        .await?)
+}
+
+/// [`workspaces_of`] within the caller's transaction.
+pub fn workspaces_of_in(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<WorkspaceChoice>> {
+    memberships::table
+        .inner_join(tenants::table)
+        .filter(memberships::user_id.eq(user_id))
+        .order(memberships::created_at.asc())
+        .select((tenants::id, tenants::name, memberships::role))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(tenant_id, name, role)| {
+            Ok(WorkspaceChoice {
+                tenant_id,
+                name,
+                role: parse_role(&role)?,
+            })
+        })
+        .collect()
+}
+
+/// The role `user_id` holds in `tenant_id`, if a member. The authentication layer builds a
+/// [`TenantScope`] from this.
+pub async fn role_of(state: &AppState, tenant_id: &str, user_id: &str) -> ServiceResult<Option<Role>> {
+    let (tenant_id, user_id) = (tenant_id.to_owned(), user_id.to_owned());
+    let role = state
+        .db
+        .run_in(RowScope::System, move |conn| {
+            memberships::table
+                .find((tenant_id, user_id))
+                .select(memberships::role)
+                .first::<String>(conn)
+                .optional()
+        })
+        .await?;
+    Ok(role.map(|r| parse_role(&r)).transpose()?)
+}
+
+/// The scope's workspace members, owner first.
+pub async fn list(state: &AppState, scope: &TenantScope) -> ServiceResult<Vec<MemberView>> {
+    let tenant_id = scope.tenant_id().to_owned();
+    let rows = state
+        .db
+        .run_in(scope.rows(), move |conn| {
+            memberships::table
+                .inner_join(users::table)
+                .filter(memberships::tenant_id.eq(tenant_id))
+                .order(memberships::created_at.asc())
+                .select((
+                    users::id,
+                    users::name,
+                    users::email,
+                    memberships::role,
+                    memberships::created_at,
+                ))
+                .load::<(String, String, String, String, NaiveDateTime)>(conn)
+        })
+        .await?;
+    let mut members = rows
+        .into_iter()
+        .map(|(user_id, name, email, role, joined_at)| {
+            Ok(MemberView {
+                user_id,
+                name,
+                email,
+                role: parse_role(&role)?,
+                joined_at,
+            })
+        })
+        .collect::<QueryResult<Vec<_>>>()?;
+    members.sort_by_key(|m| std::cmp::Reverse(m.role));
+    Ok(members)
+}
+
+/// The role of `user_id` in the scope's workspace, or NotFound (a foreign id looks the same).
+fn member_role(conn: &mut DbConn, scope: &TenantScope, user_id: &str) -> ServiceResult<Role> {
+    let role = memberships::table
+        .find((scope.tenant_id(), user_id))
+        .select(memberships::role)
+        .first::<String>(conn)
+        .optional()?
+        .ok_or(ServiceError::NotFound)?;
+    Ok(parse_role(&role)?)
+}
+
+fn set_role(conn: &mut DbConn, scope: &TenantScope, user_id: &str, role: Role) -> QueryResult<()> {
+    diesel::update(memberships::table.find((scope.tenant_id(), user_id)))
+        .set(memberships::role.eq(role.as_str()))
+        .execute(conn)
+        .map(drop)
+}
+
+fn delete_membership(conn: &mut DbConn, scope: &TenantScope, user_id: &str) -> QueryResult<()> {
+    diesel::delete(memberships::table.find((scope.tenant_id(), user_id)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Run `work` in one transaction of the scope's workspace; a refusal rolls it back.
+async fn in_scope<T, F>(state: &AppState, scope: &TenantScope, work: F) -> ServiceResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &TenantScope) -> ServiceResult<T> + Send + 'static,
+{
+    let scope = scope.clone();
+    state
+        .db
+        .transaction(scope.rows(), move |conn| work(conn, &scope))
+        .await
+}
+
+/// Make a member an admin or a plain member (owner only; ownership moves by transfer).
+pub async fn change_role(
+    state: &AppState,
+    scope: &TenantScope,
+    user_id: &str,
+    new_role: &str,
+    client: &ClientInfo,
+) -> ServiceResult<()> {
+    let new_role: Role = match new_role.parse() {
+        Ok(role @ (Role::Admin | Role::Member)) => role,
+        _ => return Err(ServiceError::invalid("role", "Choose Admin or Member.")),
+    };
+    let (user_id, client) = (user_id.to_owned(), client.clone());
+    in_scope(state, scope, move |conn, scope| {
+        let current = member_role(conn, scope, &user_id)?;
+        if !scope.role().is_owner() {
+            return Err(ServiceError::Forbidden("Only the owner can change roles."));
+        }
+        if current == Role::Owner {
+            return Err(ServiceError::Forbidden(
+                "The owner's role changes only by transferring ownership.",
+            ));
+        }
+        set_role(conn, scope, &user_id, new_role)?;
+        let email = email_of(conn, &user_id)?;
+        audit::record(
+            conn,
+            Action::RoleChanged,
+            Some(scope.tenant_id()),
+            Some(scope.user_id()),
+            &format!("{email} is now {}", new_role.label()),
+            &client,
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+fn email_of(conn: &mut DbConn, user_id: &str) -> QueryResult<String> {
+    users::table.find(user_id).select(users::email).first(conn)
+}
+
+/// Remove someone from the workspace.
+pub async fn remove(
+    state: &AppState,
+    scope: &TenantScope,
+    user_id: &str,
+    client: &ClientInfo,
+) -> ServiceResult<()> {
+    let (user_id, client) = (user_id.to_owned(), client.clone());
+    in_scope(state, scope, move |conn, scope| {
+        let their_role = member_role(conn, scope, &user_id)?;
+        if user_id == scope.user_id() {
+            return Err(ServiceError::Forbidden("To leave the workspace, use Leave."));
+        }
+        if !scope.role().can_remove(their_role) {
+            return Err(ServiceError::Forbidden(
+                "Owners can remove anyone else; admins can remove members.",
+            ));
+        }
+        let email = email_of(conn, &user_id)?;
+        delete_membership(conn, scope, &user_id)?;
+        audit::record(
+            conn,
+            Action::MemberRemoved,
+            Some(scope.tenant_id()),
+            Some(scope.user_id()),
+            &format!("removed {email}"),
+            &client,
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+/// Leave the workspace (anyone but the owner, who must transfer ownership first).
+pub async fn leave(state: &AppState, scope: &TenantScope, client: &ClientInfo) -> ServiceResult<()> {
+    let client = client.clone();
+    in_scope(state, scope, move |conn, scope| {
+        if scope.role().is_owner() {
+            return Err(ServiceError::Forbidden(
+                "Transfer ownership to another member before you leave.",
+            ));
+        }
+        audit::record(
+            conn,
+            Action::MemberLeft,
+            Some(scope.tenant_id()),
+            Some(scope.user_id()),
+            "left the workspace",
+            &client,
+        )?;
+        delete_membership(conn, scope, scope.user_id())?;
+        Ok(())
+    })
+    .await
+}
+
+/// Make another member the owner; the previous owner becomes an admin.
+pub async fn transfer_ownership(
+    state: &AppState,
+    scope: &TenantScope,
+    user_id: &str,
+    client: &ClientInfo,
+) -> ServiceResult<()> {
+    let (user_id, client) = (user_id.to_owned(), client.clone());
+    in_scope(state, scope, move |conn, scope| {
+        member_role(conn, scope, &user_id)?;
+        if !scope.role().is_owner() {
+            return Err(ServiceError::Forbidden("Only the owner can transfer ownership."));
+        }
+        if user_id == scope.user_id() {
+            return Err(ServiceError::invalid("user_id", "You already own this workspace."));
+        }
+        set_role(conn, scope, scope.user_id(), Role::Admin)?;
+        set_role(conn, scope, &user_id, Role::Owner)?;
+        let email = email_of(conn, &user_id)?;
+        audit::record(
+            conn,
+            Action::OwnershipTransferred,
+            Some(scope.tenant_id()),
+            Some(scope.user_id()),
+            &format!("ownership given to {email}"),
+            &client,
+        )?;
+        Ok(())
+    })
+    .await
+}
