@@ -93,7 +93,15 @@ pub fn record(
             .optional()?,
         None => None,
     };
-    record_as(conn, action, tenant_id, user_id, actor_email, detail, client)
+    record_as(
+        conn,
+        action,
+        tenant_id,
+        user_id,
+        actor_email,
+        detail,
+        client,
+    )
 }
 
 /// Like [`record`], naming the actor by the email they typed (a failed sign-in).

@@ -272,7 +272,8 @@ impl Config {
                 )),
             })
             .transpose()?;
-        let email_from = get("EMAIL_FROM").unwrap_or_else(|| "WhatsDeX <no-reply@localhost>".to_owned());
+        let email_from =
+            get("EMAIL_FROM").unwrap_or_else(|| "WhatsDeX <no-reply@localhost>".to_owned());
         if email_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(ConfigError::new(
                 "EMAIL_FROM",

@@ -20,8 +20,8 @@ pub struct Email {
 #[derive(Clone)]
 pub enum Mailer {
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
-        from: Mailbox,
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
+        from: Box<Mailbox>,
     },
     Log,
 }
@@ -49,7 +49,10 @@ impl Mailer {
             .email_from
             .parse()
             .map_err(|e| anyhow::anyhow!("EMAIL_FROM: {e}"))?;
-        Ok(Self::Smtp { transport, from })
+        Ok(Self::Smtp {
+            transport: Box::new(transport),
+            from: Box::new(from),
+        })
     }
 
     /// Send now; errors are returned to the caller.
@@ -66,7 +69,7 @@ impl Mailer {
             }
             Self::Smtp { transport, from } => {
                 let message = Message::builder()
-                    .from(from.clone())
+                    .from((**from).clone())
                     .to(email.to.parse()?)
                     .subject(&email.subject)
                     .body(email.body.clone())?;

@@ -29,6 +29,11 @@ impl FieldErrors {
         self.0.get(field).map(String::as_str)
     }
 
+    /// The first message of any field.
+    pub fn first_message(&self) -> Option<&str> {
+        self.0.values().next().map(String::as_str)
+    }
+
     /// Whether every field passed.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -68,7 +73,10 @@ mod tests {
 
     #[test]
     fn emails_are_normalized_or_refused() {
-        assert_eq!(normalize_email("  Ana@Example.COM ").unwrap(), "ana@example.com");
+        assert_eq!(
+            normalize_email("  Ana@Example.COM ").unwrap(),
+            "ana@example.com"
+        );
         assert!(normalize_email("").is_err());
         assert!(normalize_email("ana").is_err());
         assert!(normalize_email("ana@").is_err());
@@ -78,8 +86,15 @@ mod tests {
 
     #[test]
     fn names_are_tidied() {
-        assert_eq!(normalize_name("  Acme   Corp ", "name").unwrap(), "Acme Corp");
-        assert!(normalize_name("   ", "workspace name").unwrap_err().contains("workspace name"));
+        assert_eq!(
+            normalize_name("  Acme   Corp ", "name").unwrap(),
+            "Acme Corp"
+        );
+        assert!(
+            normalize_name("   ", "workspace name")
+                .unwrap_err()
+                .contains("workspace name")
+        );
         assert!(normalize_name(&"x".repeat(81), "name").is_err());
     }
 

@@ -37,7 +37,10 @@ pub fn create_or_promote(
             return Ok(AdminOutcome::AlreadyAdmin);
         }
         diesel::update(users_table::table.find(&user.id))
-            .set((users_table::is_platform_admin.eq(true), users_table::updated_at.eq(now)))
+            .set((
+                users_table::is_platform_admin.eq(true),
+                users_table::updated_at.eq(now),
+            ))
             .execute(conn)?;
         return Ok(AdminOutcome::Promoted);
     }

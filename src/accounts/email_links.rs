@@ -70,9 +70,13 @@ fn redeem(conn: &mut DbConn, token: &str, purpose: Purpose) -> ServiceResult<(St
         .optional()?;
     let found = found.ok_or_else(|| ServiceError::invalid("token", LINK_UNUSABLE))?;
     // The `used_at IS NULL` guard makes two racing redemptions of one link yield one success.
-    let claimed = diesel::update(email_tokens::table.find(&id).filter(email_tokens::used_at.is_null()))
-        .set(email_tokens::used_at.eq(now))
-        .execute(conn)?;
+    let claimed = diesel::update(
+        email_tokens::table
+            .find(&id)
+            .filter(email_tokens::used_at.is_null()),
+    )
+    .set(email_tokens::used_at.eq(now))
+    .execute(conn)?;
     if claimed == 0 {
         return Err(ServiceError::invalid("token", LINK_UNUSABLE));
     }
@@ -111,7 +115,10 @@ pub async fn verify_email(state: &AppState, token: &str, client: &ClientInfo) ->
                 .select(users_table::email)
                 .first(conn)?;
             if previous != email && users::find_by_email(conn, &email)?.is_some() {
-                return Err(ServiceError::invalid("token", "Another account now uses that address."));
+                return Err(ServiceError::invalid(
+                    "token",
+                    "Another account now uses that address.",
+                ));
             }
             let now = Utc::now().naive_utc();
             diesel::update(users_table::table.find(&user_id))
@@ -121,9 +128,20 @@ pub async fn verify_email(state: &AppState, token: &str, client: &ClientInfo) ->
                     users_table::updated_at.eq(now),
                 ))
                 .execute(conn)?;
-            let action = if previous == email { Action::EmailVerified } else { Action::EmailChanged };
+            let action = if previous == email {
+                Action::EmailVerified
+            } else {
+                Action::EmailChanged
+            };
             for workspace in members::workspaces_of_in(conn, &user_id)? {
-                audit::record(conn, action, Some(&workspace.tenant_id), Some(&user_id), &email, &client)?;
+                audit::record(
+                    conn,
+                    action,
+                    Some(&workspace.tenant_id),
+                    Some(&user_id),
+                    &email,
+                    &client,
+                )?;
             }
             Ok(())
         })
@@ -204,7 +222,14 @@ pub async fn reset_password(
                 ))
                 .execute(conn)?;
             for workspace in members::workspaces_of_in(conn, &user_id)? {
-                audit::record(conn, Action::PasswordReset, Some(&workspace.tenant_id), Some(&user_id), "", &client)?;
+                audit::record(
+                    conn,
+                    Action::PasswordReset,
+                    Some(&workspace.tenant_id),
+                    Some(&user_id),
+                    "",
+                    &client,
+                )?;
             }
             Ok(user_id)
         })

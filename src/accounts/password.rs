@@ -31,7 +31,11 @@ pub fn hash(password: &str) -> Result<String, String> {
 /// Whether `password` matches the stored `hash`. Slow on purpose.
 pub fn verify(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            hasher()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -73,7 +77,10 @@ mod tests {
     #[test]
     fn hash_is_argon2id_and_verifies() {
         let stored = hash("correct horse battery staple").unwrap();
-        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
         assert!(verify("correct horse battery staple", &stored));
         assert!(!verify("correct horse battery stapler", &stored));
         assert!(!verify("anything", "not a hash"));
@@ -81,7 +88,10 @@ mod tests {
 
     #[test]
     fn salts_differ() {
-        assert_ne!(hash("same password 123").unwrap(), hash("same password 123").unwrap());
+        assert_ne!(
+            hash("same password 123").unwrap(),
+            hash("same password 123").unwrap()
+        );
     }
 
     #[test]

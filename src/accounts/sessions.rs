@@ -65,7 +65,8 @@ pub struct Session {
 impl Session {
     /// Whether the session has ended by age or idleness at `now`.
     pub fn is_expired(&self, now: NaiveDateTime) -> bool {
-        now >= self.expires_at || now >= self.last_seen_at + Lifetime::for_session(self.remember).idle
+        now >= self.expires_at
+            || now >= self.last_seen_at + Lifetime::for_session(self.remember).idle
     }
 }
 
@@ -106,7 +107,10 @@ pub async fn start(
                     sessions::last_seen_at.eq(row.last_seen_at),
                     sessions::expires_at.eq(row.expires_at),
                     sessions::ip.eq(&client.ip),
-                    sessions::user_agent.eq(client.user_agent.as_ref().map(|ua| ua.chars().take(300).collect::<String>())),
+                    sessions::user_agent.eq(client
+                        .user_agent
+                        .as_ref()
+                        .map(|ua| ua.chars().take(300).collect::<String>())),
                 ))
                 .execute(conn)
         })
@@ -168,7 +172,11 @@ async fn remember_in_cache(state: &AppState, session: &Session) {
     let Ok(json) = serde_json::to_string(session) else {
         return;
     };
-    if let Err(e) = state.cache.set(&cache_key(&session.id), &json, Some(CACHE_FOR)).await {
+    if let Err(e) = state
+        .cache
+        .set(&cache_key(&session.id), &json, Some(CACHE_FOR))
+        .await
+    {
         tracing::warn!(error = %e, "could not cache a session");
     }
 }
@@ -197,7 +205,11 @@ pub async fn end(state: &AppState, token: &str) -> ServiceResult<()> {
 }
 
 /// End every session of `user_id` except `keep` (the caller's own, when changing a password).
-pub async fn end_all_for_user(state: &AppState, user_id: &str, keep: Option<&str>) -> ServiceResult<usize> {
+pub async fn end_all_for_user(
+    state: &AppState,
+    user_id: &str,
+    keep: Option<&str>,
+) -> ServiceResult<usize> {
     let (user_id, keep) = (user_id.to_owned(), keep.map(str::to_owned));
     let ended = state
         .db
@@ -221,7 +233,11 @@ pub async fn sign_out_everywhere(
     session: &Session,
     client: &ClientInfo,
 ) -> ServiceResult<()> {
-    let (user_id, tenant_id, client) = (session.user_id.clone(), session.tenant_id.clone(), client.clone());
+    let (user_id, tenant_id, client) = (
+        session.user_id.clone(),
+        session.tenant_id.clone(),
+        client.clone(),
+    );
     state
         .db
         .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
@@ -240,7 +256,11 @@ pub async fn sign_out_everywhere(
 }
 
 /// Put `tenant_id` in view for this session (the caller has checked membership).
-pub async fn switch_tenant(state: &AppState, session: &Session, tenant_id: &str) -> ServiceResult<()> {
+pub async fn switch_tenant(
+    state: &AppState,
+    session: &Session,
+    tenant_id: &str,
+) -> ServiceResult<()> {
     let (id, tenant) = (session.id.clone(), tenant_id.to_owned());
     let updated = state
         .db
@@ -253,7 +273,7 @@ pub async fn switch_tenant(state: &AppState, session: &Session, tenant_id: &str)
     if updated == 0 {
         return Err(ServiceError::NotFound);
     }
-    forget_in_cache(state, &[session.id.clone()]).await;
+    forget_in_cache(state, std::slice::from_ref(&session.id)).await;
     Ok(())
 }
 

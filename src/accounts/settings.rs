@@ -28,7 +28,10 @@ async fn check_current_password(user: &users::User, current: &str) -> ServiceRes
     if password_matches(current.to_owned(), Some(user.password_hash.clone())).await {
         Ok(())
     } else {
-        Err(ServiceError::invalid("current_password", "That is not your current password."))
+        Err(ServiceError::invalid(
+            "current_password",
+            "That is not your current password.",
+        ))
     }
 }
 
@@ -40,7 +43,10 @@ pub async fn change_name(state: &AppState, user_id: &str, raw_name: &str) -> Ser
         .db
         .run(move |conn| {
             diesel::update(users_table::table.find(id))
-                .set((users_table::name.eq(name), users_table::updated_at.eq(Utc::now().naive_utc())))
+                .set((
+                    users_table::name.eq(name),
+                    users_table::updated_at.eq(Utc::now().naive_utc()),
+                ))
                 .execute(conn)
         })
         .await?;
@@ -59,11 +65,22 @@ pub async fn change_email(
     let user = load(state, user_id).await?;
     check_current_password(&user, current_password).await?;
     if email == user.email {
-        return Err(ServiceError::invalid("email", "That is already your email address."));
+        return Err(ServiceError::invalid(
+            "email",
+            "That is already your email address.",
+        ));
     }
     let lookup = email.clone();
-    if state.db.run(move |conn| users::find_by_email(conn, &lookup)).await?.is_some() {
-        return Err(ServiceError::invalid("email", "Another account uses that address."));
+    if state
+        .db
+        .run(move |conn| users::find_by_email(conn, &lookup))
+        .await?
+        .is_some()
+    {
+        return Err(ServiceError::invalid(
+            "email",
+            "Another account uses that address.",
+        ));
     }
     email_links::send_verification(state, user_id, &email).await?;
     Ok(email)
@@ -88,10 +105,20 @@ pub async fn change_password(
         .db
         .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
             diesel::update(users_table::table.find(&user_id))
-                .set((users_table::password_hash.eq(&hash), users_table::updated_at.eq(Utc::now().naive_utc())))
+                .set((
+                    users_table::password_hash.eq(&hash),
+                    users_table::updated_at.eq(Utc::now().naive_utc()),
+                ))
                 .execute(conn)?;
             for workspace in members::workspaces_of_in(conn, &user_id)? {
-                audit::record(conn, Action::PasswordChanged, Some(&workspace.tenant_id), Some(&user_id), "", &client)?;
+                audit::record(
+                    conn,
+                    Action::PasswordChanged,
+                    Some(&workspace.tenant_id),
+                    Some(&user_id),
+                    "",
+                    &client,
+                )?;
             }
             Ok(())
         })

@@ -51,12 +51,20 @@ pub async fn sign_in(
     throttle::after_success(&state.cache, &email).await;
     let workspaces = members::workspaces_of(state, &user.id).await?;
     let tenant_id = workspaces.first().map(|w| w.tenant_id.clone());
-    let (token, session) = sessions::start(state, &user.id, tenant_id.clone(), remember, client).await?;
+    let (token, session) =
+        sessions::start(state, &user.id, tenant_id.clone(), remember, client).await?;
     let (user_id, client) = (user.id.clone(), client.clone());
     state
         .db
         .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
-            Ok(audit::record(conn, Action::SignedIn, tenant_id.as_deref(), Some(&user_id), "", &client)?)
+            Ok(audit::record(
+                conn,
+                Action::SignedIn,
+                tenant_id.as_deref(),
+                Some(&user_id),
+                "",
+                &client,
+            )?)
         })
         .await?;
     Ok(SignedIn { token, session })
@@ -72,10 +80,20 @@ async fn record_failure(state: &AppState, user: &User, client: &ClientInfo) -> S
             let tenants: Vec<Option<&str>> = if workspaces.is_empty() {
                 vec![None]
             } else {
-                workspaces.iter().map(|w| Some(w.tenant_id.as_str())).collect()
+                workspaces
+                    .iter()
+                    .map(|w| Some(w.tenant_id.as_str()))
+                    .collect()
             };
             for tenant_id in tenants {
-                audit::record(conn, Action::SignInFailed, tenant_id, Some(&user_id), "wrong password", &client)?;
+                audit::record(
+                    conn,
+                    Action::SignInFailed,
+                    tenant_id,
+                    Some(&user_id),
+                    "wrong password",
+                    &client,
+                )?;
             }
             Ok(())
         })

@@ -36,10 +36,18 @@ pub const EMAIL_TAKEN: &str = "An account with this email already exists. Sign i
 
 /// Create the account (and workspace, or membership by invitation); send the verification
 /// link. Nothing is created when any field is wrong.
-pub async fn sign_up(state: &AppState, form: SignUp, client: &ClientInfo) -> ServiceResult<SignedUp> {
+pub async fn sign_up(
+    state: &AppState,
+    form: SignUp,
+    client: &ClientInfo,
+) -> ServiceResult<SignedUp> {
     let mut errors = FieldErrors::new();
-    let name = normalize_name(&form.name, "name").map_err(|m| errors.add("name", m)).ok();
-    let email = normalize_email(&form.email).map_err(|m| errors.add("email", m)).ok();
+    let name = normalize_name(&form.name, "name")
+        .map_err(|m| errors.add("name", m))
+        .ok();
+    let email = normalize_email(&form.email)
+        .map_err(|m| errors.add("email", m))
+        .ok();
     let workspace_name = if form.invitation.is_some() {
         None
     } else {
@@ -92,9 +100,21 @@ pub async fn sign_up(state: &AppState, form: SignUp, client: &ClientInfo) -> Ser
             let tenant_id = match (&invitation, &workspace_name) {
                 (Some(token), _) => invitations::accept_in(conn, token, &user_id, &client_in)?,
                 (None, Some(workspace)) => workspaces::create_in(conn, workspace, &user_id)?,
-                (None, None) => return Err(ServiceError::invalid("workspace_name", "Enter a workspace name.")),
+                (None, None) => {
+                    return Err(ServiceError::invalid(
+                        "workspace_name",
+                        "Enter a workspace name.",
+                    ));
+                }
             };
-            audit::record(conn, Action::SignedUp, Some(&tenant_id), Some(&user_id), "", &client_in)?;
+            audit::record(
+                conn,
+                Action::SignedUp,
+                Some(&tenant_id),
+                Some(&user_id),
+                "",
+                &client_in,
+            )?;
             Ok(SignedUp { user_id, tenant_id })
         })
         .await?;

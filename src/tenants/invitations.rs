@@ -53,14 +53,19 @@ pub async fn invite(
     client: &ClientInfo,
 ) -> ServiceResult<SentInvitation> {
     if !scope.role().can_manage_members() {
-        return Err(ServiceError::Forbidden("Only owners and admins can invite people."));
+        return Err(ServiceError::Forbidden(
+            "Only owners and admins can invite people.",
+        ));
     }
     let email = normalize_email(raw_email).map_err(|m| ServiceError::invalid("email", m))?;
     let role = match raw_role.parse() {
         Ok(Role::Member) => Role::Member,
         Ok(Role::Admin) if scope.role().is_owner() => Role::Admin,
         Ok(Role::Admin) => {
-            return Err(ServiceError::invalid("role", "Only the owner can invite admins."));
+            return Err(ServiceError::invalid(
+                "role",
+                "Only the owner can invite admins.",
+            ));
         }
         _ => return Err(ServiceError::invalid("role", "Choose Admin or Member.")),
     };
@@ -80,7 +85,10 @@ pub async fn invite(
                 .get_result::<i64>(conn)?
                 > 0;
             if already_member {
-                return Err(ServiceError::invalid("email", "This person is already a member."));
+                return Err(ServiceError::invalid(
+                    "email",
+                    "This person is already a member.",
+                ));
             }
             let now = Utc::now().naive_utc();
             diesel::update(
@@ -247,7 +255,9 @@ pub fn accept_in(
     if user_email != invited_email {
         return Err(ServiceError::invalid(
             "invitation",
-            format!("This invitation was sent to {invited_email}. Sign in with that address to accept it."),
+            format!(
+                "This invitation was sent to {invited_email}. Sign in with that address to accept it."
+            ),
         ));
     }
     let role: String = invitations::table

@@ -38,7 +38,9 @@ pub async fn workspaces_of(state: &AppState, user_id: &str) -> ServiceResult<Vec
     let user_id = user_id.to_owned();
     Ok(state
         .db
-        .run_in(RowScope::System, move |conn| workspaces_of_in(conn, &user_id))
+        .run_in(RowScope::System, move |conn| {
+            workspaces_of_in(conn, &user_id)
+        })
         .await?)
 }
 
@@ -63,7 +65,11 @@ pub fn workspaces_of_in(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Wor
 
 /// The role `user_id` holds in `tenant_id`, if a member. The authentication layer builds a
 /// [`TenantScope`] from this.
-pub async fn role_of(state: &AppState, tenant_id: &str, user_id: &str) -> ServiceResult<Option<Role>> {
+pub async fn role_of(
+    state: &AppState,
+    tenant_id: &str,
+    user_id: &str,
+) -> ServiceResult<Option<Role>> {
     let (tenant_id, user_id) = (tenant_id.to_owned(), user_id.to_owned());
     let role = state
         .db
@@ -204,7 +210,9 @@ pub async fn remove(
     in_scope(state, scope, move |conn, scope| {
         let their_role = member_role(conn, scope, &user_id)?;
         if user_id == scope.user_id() {
-            return Err(ServiceError::Forbidden("To leave the workspace, use Leave."));
+            return Err(ServiceError::Forbidden(
+                "To leave the workspace, use Leave.",
+            ));
         }
         if !scope.role().can_remove(their_role) {
             return Err(ServiceError::Forbidden(
@@ -227,7 +235,11 @@ pub async fn remove(
 }
 
 /// Leave the workspace (anyone but the owner, who must transfer ownership first).
-pub async fn leave(state: &AppState, scope: &TenantScope, client: &ClientInfo) -> ServiceResult<()> {
+pub async fn leave(
+    state: &AppState,
+    scope: &TenantScope,
+    client: &ClientInfo,
+) -> ServiceResult<()> {
     let client = client.clone();
     in_scope(state, scope, move |conn, scope| {
         if scope.role().is_owner() {
@@ -260,10 +272,15 @@ pub async fn transfer_ownership(
     in_scope(state, scope, move |conn, scope| {
         member_role(conn, scope, &user_id)?;
         if !scope.role().is_owner() {
-            return Err(ServiceError::Forbidden("Only the owner can transfer ownership."));
+            return Err(ServiceError::Forbidden(
+                "Only the owner can transfer ownership.",
+            ));
         }
         if user_id == scope.user_id() {
-            return Err(ServiceError::invalid("user_id", "You already own this workspace."));
+            return Err(ServiceError::invalid(
+                "user_id",
+                "You already own this workspace.",
+            ));
         }
         set_role(conn, scope, scope.user_id(), Role::Admin)?;
         set_role(conn, scope, &user_id, Role::Owner)?;

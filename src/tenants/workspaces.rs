@@ -53,7 +53,9 @@ pub async fn create(state: &AppState, user_id: &str, raw_name: &str) -> ServiceR
     let user_id = user_id.to_owned();
     Ok(state
         .db
-        .run_in(RowScope::System, move |conn| create_in(conn, &name, &user_id))
+        .run_in(RowScope::System, move |conn| {
+            create_in(conn, &name, &user_id)
+        })
         .await?)
 }
 
@@ -112,7 +114,11 @@ pub async fn rename(
 
 /// Delete the workspace and everything it owns (owner only). `confirmation` must repeat
 /// the workspace's name, so a slip of the mouse deletes nothing.
-pub async fn delete(state: &AppState, scope: &TenantScope, confirmation: &str) -> ServiceResult<()> {
+pub async fn delete(
+    state: &AppState,
+    scope: &TenantScope,
+    confirmation: &str,
+) -> ServiceResult<()> {
     if !scope.role().is_owner() {
         return Err(ServiceError::Forbidden(
             "Only the owner can delete the workspace.",

@@ -1,5 +1,7 @@
 //! Errors at the HTTP boundary: what the client sees, kept apart from what the log gets.
 
+use std::time::Duration;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
@@ -7,6 +9,7 @@ use askama::Template;
 use serde_json::json;
 
 use super::layout::Layout;
+use crate::error::ServiceError;
 
 /// An error a page handler returns. The status is explicit for every variant.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +17,18 @@ pub enum AppError {
     /// Nothing there (or not yours: the two look the same).
     #[error("not found")]
     NotFound,
+    /// Yours, but your role does not allow it; the message says who may.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Too many attempts.
+    #[error("too many requests")]
+    TooManyRequests(Duration),
+    /// The page needs a signed-in person: go to the sign-in page, then come back.
+    #[error("sign-in required")]
+    SignInRequired { next: String },
+    /// Signed in, but in no workspace yet.
+    #[error("no workspace")]
+    NoWorkspace,
     /// Our fault; the cause is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -32,10 +47,39 @@ impl From<crate::db::DbError> for AppError {
     }
 }
 
+impl From<ServiceError> for AppError {
+    /// For errors a handler does not show inside its own form.
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound => Self::NotFound,
+            ServiceError::Forbidden(message) => Self::Forbidden(message.to_owned()),
+            ServiceError::RateLimited { retry_after } => Self::TooManyRequests(retry_after),
+            ServiceError::Invalid(errors) => {
+                Self::Internal(format!("unhandled invalid input: {errors:?}"))
+            }
+            ServiceError::Database(e) => Self::internal(e),
+            ServiceError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+/// "in 3 minutes", for a retry time.
+pub fn wait_phrase(wait: Duration) -> String {
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    if minutes == 1 {
+        "in a minute".to_owned()
+    } else {
+        format!("in {minutes} minutes")
+    }
+}
+
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::SignInRequired { .. } | Self::NoWorkspace => StatusCode::SEE_OTHER,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -43,6 +87,28 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::NotFound => error_page(StatusCode::NOT_FOUND),
+            Self::Forbidden(message) => {
+                error_page_with(StatusCode::FORBIDDEN, "Not allowed", message)
+            }
+            Self::TooManyRequests(wait) => {
+                let mut response = error_page_with(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many attempts",
+                    &format!("Please wait and try again {}.", wait_phrase(*wait)),
+                );
+                if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                response
+            }
+            Self::SignInRequired { next } => {
+                let target = format!(
+                    "/login?next={}",
+                    url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+                );
+                redirect(&target)
+            }
+            Self::NoWorkspace => redirect("/workspaces/new"),
             Self::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
                 error_page(StatusCode::INTERNAL_SERVER_ERROR)
@@ -51,17 +117,24 @@ impl ResponseError for AppError {
     }
 }
 
+/// A 303 to `location` (after a POST, the browser GETs it).
+pub fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
 /// The error page's template.
 #[derive(Template)]
 #[template(path = "pages/error.html")]
-struct ErrorPage {
+struct ErrorPage<'a> {
     layout: Layout,
     status: u16,
-    heading: &'static str,
-    message: &'static str,
+    heading: &'a str,
+    message: &'a str,
 }
 
-/// A full HTML page for an error status.
+/// A full HTML page for an error status, with the standard wording.
 pub fn error_page(status: StatusCode) -> HttpResponse {
     let (heading, message) = match status {
         StatusCode::NOT_FOUND => (
@@ -73,6 +146,11 @@ pub fn error_page(status: StatusCode) -> HttpResponse {
             "We could not finish that request. It has been logged; please try again shortly.",
         ),
     };
+    error_page_with(status, heading, message)
+}
+
+/// A full HTML page for an error status with our own words.
+pub fn error_page_with(status: StatusCode, heading: &str, message: &str) -> HttpResponse {
     let page = ErrorPage {
         layout: Layout::new(heading),
         status: status.as_u16(),
@@ -82,12 +160,13 @@ pub fn error_page(status: StatusCode) -> HttpResponse {
     match page.render() {
         Ok(html) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(html),
         Err(e) => {
             tracing::error!(error = %e, "error page did not render");
             HttpResponse::build(status)
                 .content_type("text/plain; charset=utf-8")
-                .body(heading)
+                .body(heading.to_owned())
         }
     }
 }

@@ -1,16 +1,18 @@
 //! The HTTP side: the actix app factory, its middleware and its routes.
 
 pub mod assets;
-mod error;
+pub mod auth;
+mod client;
+pub mod csrf;
+pub mod error;
 mod health;
-mod layout;
+pub mod layout;
 mod pages;
-
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::middleware::{Compress, DefaultHeaders};
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpMessage, HttpResponse, web};
 use askama::Template;
 use tracing_actix_web::{RequestId, TracingLogger};
@@ -40,6 +42,7 @@ pub fn app(
         .app_data(web::Data::new(state))
         .configure(routes)
         .default_service(web::to(error::not_found))
+        .wrap(from_fn(csrf::guard))
         .wrap(Compress::default())
         .wrap(security_headers(behind_tls))
         .wrap_fn(|req, srv| {
@@ -60,10 +63,80 @@ pub fn app(
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(pages::landing))
+    use pages::*;
+    cfg.route("/", web::get().to(landing::landing))
         .route("/health", web::get().to(health::liveness))
         .route("/api/health", web::get().to(health::readiness))
-        .route("/static/{path:.*}", web::get().to(assets::serve));
+        .route("/static/{path:.*}", web::get().to(assets::serve))
+        // Accounts
+        .route("/signup", web::get().to(sign_up::form))
+        .route("/signup", web::post().to(sign_up::submit))
+        .route("/login", web::get().to(sign_in::form))
+        .route("/login", web::post().to(sign_in::submit))
+        .route("/logout", web::post().to(sign_in::sign_out))
+        .route("/password/forgot", web::get().to(passwords::forgot_form))
+        .route("/password/forgot", web::post().to(passwords::forgot_submit))
+        .route(
+            "/password/reset/{token}",
+            web::get().to(passwords::reset_form),
+        )
+        .route(
+            "/password/reset/{token}",
+            web::post().to(passwords::reset_submit),
+        )
+        .route(
+            "/verify-email/resend",
+            web::post().to(passwords::resend_verification),
+        )
+        .route(
+            "/verify-email/{token}",
+            web::get().to(passwords::verify_email),
+        )
+        .route("/account", web::get().to(account::show))
+        .route("/account/profile", web::post().to(account::save_profile))
+        .route("/account/email", web::post().to(account::change_email))
+        .route(
+            "/account/password",
+            web::post().to(account::change_password),
+        )
+        .route(
+            "/account/sign-out-everywhere",
+            web::post().to(account::sign_out_everywhere),
+        )
+        .route("/account/delete", web::post().to(account::delete))
+        // Workspaces
+        .route("/dashboard", web::get().to(dashboard::show))
+        .route("/workspaces/new", web::get().to(workspace::new_form))
+        .route("/workspaces/new", web::post().to(workspace::create))
+        .route("/workspaces/switch", web::post().to(workspace::switch))
+        .route("/workspace/settings", web::get().to(workspace::settings))
+        .route("/workspace/settings", web::post().to(workspace::rename))
+        .route("/workspace/delete", web::post().to(workspace::delete))
+        .route("/workspace/audit", web::get().to(workspace::audit_log))
+        .route("/workspace/leave", web::post().to(members::leave))
+        .route("/workspace/members", web::get().to(members::list))
+        .route("/workspace/members/invite", web::post().to(members::invite))
+        .route(
+            "/workspace/members/{user_id}/role",
+            web::post().to(members::change_role),
+        )
+        .route(
+            "/workspace/members/{user_id}/remove",
+            web::post().to(members::remove),
+        )
+        .route(
+            "/workspace/members/{user_id}/transfer",
+            web::post().to(members::transfer),
+        )
+        .route(
+            "/workspace/invitations/{id}/revoke",
+            web::post().to(members::revoke),
+        )
+        .route("/invitations/{token}", web::get().to(invitations::show))
+        .route(
+            "/invitations/{token}/accept",
+            web::post().to(invitations::accept),
+        );
 }
 
 fn security_headers(behind_tls: bool) -> DefaultHeaders {

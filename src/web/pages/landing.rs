@@ -3,8 +3,11 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{AppError, AppState, Layout, render};
+use crate::web::layout::Layout;
+
+use super::super::{AppError, AppState, render};
 use crate::billing::plans::{self, Feature, Plan};
+use crate::web::auth::Visitor;
 
 /// A plan as the pricing teaser shows it.
 struct PlanCard {
@@ -75,10 +78,13 @@ struct LandingPage {
 }
 
 /// `GET /`: what the product does, the plans, and the way in.
-pub async fn landing(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn landing(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+) -> Result<HttpResponse, AppError> {
     let plans = state.db.run(plans::list).await?;
     render(&LandingPage {
-        layout: Layout::new("WhatsApp bots for your business"),
+        layout: visitor.layout("WhatsApp bots for your business"),
         plans: plans.iter().map(PlanCard::from_plan).collect(),
     })
 }

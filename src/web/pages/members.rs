@@ -1,0 +1,197 @@
+//! `/workspace/members`: who is in the workspace, invitations, roles, ownership.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{NoticeQuery, form_errors, redirect_with_notice, render_with_status};
+use crate::tenants::Role;
+use crate::tenants::invitations::{self, Invitation};
+use crate::tenants::members::{self, MemberView};
+use crate::validation::FieldErrors;
+use crate::web::AppError;
+use crate::web::auth::Member;
+use crate::web::layout::Layout;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/members.html")]
+struct MembersPage {
+    layout: Layout,
+    me: String,
+    my_role: Role,
+    members: Vec<MemberView>,
+    invitations: Vec<Invitation>,
+    form: InviteForm,
+    errors: FieldErrors,
+    sent_link: Option<String>,
+}
+
+async fn page(
+    member: &Member,
+    notice: Option<&str>,
+    form: InviteForm,
+    errors: FieldErrors,
+    sent_link: Option<String>,
+) -> Result<MembersPage, AppError> {
+    let state = &member.visitor.state;
+    let members = members::list(state, &member.scope).await?;
+    let invitations = if member.scope.role().can_manage_members() {
+        invitations::pending(state, &member.scope).await?
+    } else {
+        Vec::new()
+    };
+    Ok(MembersPage {
+        layout: member.visitor.layout("Members").with_notice(notice),
+        me: member.scope.user_id().to_owned(),
+        my_role: member.scope.role(),
+        members,
+        invitations,
+        form,
+        errors,
+        sent_link,
+    })
+}
+
+/// `GET /workspace/members`.
+pub async fn list(
+    member: Member,
+    query: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = page(
+        &member,
+        query.notice.as_deref(),
+        InviteForm {
+            role: "member".into(),
+            ..InviteForm::default()
+        },
+        FieldErrors::new(),
+        None,
+    )
+    .await?;
+    render_with_status(StatusCode::OK, &page)
+}
+
+/// `POST /workspace/members/invite`: email the link and show it once for copying.
+pub async fn invite(member: Member, form: web::Form<InviteForm>) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let state = member.visitor.state.clone();
+    match invitations::invite(
+        &state,
+        &member.scope,
+        &form.email,
+        &form.role,
+        &member.visitor.client,
+    )
+    .await
+    {
+        Ok(sent) => {
+            let fresh = InviteForm {
+                role: "member".into(),
+                ..InviteForm::default()
+            };
+            let page = page(
+                &member,
+                Some("invited"),
+                fresh,
+                FieldErrors::new(),
+                Some(sent.link),
+            )
+            .await?;
+            render_with_status(StatusCode::OK, &page)
+        }
+        Err(e) => {
+            let (status, errors) = form_errors(e)?;
+            let page = page(&member, None, form, errors, None).await?;
+            render_with_status(status, &page)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /workspace/members/{user_id}/role`.
+pub async fn change_role(
+    member: Member,
+    user_id: web::Path<String>,
+    form: web::Form<RoleForm>,
+) -> Result<HttpResponse, AppError> {
+    members::change_role(
+        &member.visitor.state,
+        &member.scope,
+        &user_id,
+        &form.role,
+        &member.visitor.client,
+    )
+    .await
+    .map_err(invalid_as_forbidden)?;
+    Ok(redirect_with_notice("/workspace/members", "role_changed"))
+}
+
+/// `POST /workspace/members/{user_id}/remove`.
+pub async fn remove(member: Member, user_id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    members::remove(
+        &member.visitor.state,
+        &member.scope,
+        &user_id,
+        &member.visitor.client,
+    )
+    .await?;
+    Ok(redirect_with_notice("/workspace/members", "member_removed"))
+}
+
+/// `POST /workspace/members/{user_id}/transfer`.
+pub async fn transfer(
+    member: Member,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    members::transfer_ownership(
+        &member.visitor.state,
+        &member.scope,
+        &user_id,
+        &member.visitor.client,
+    )
+    .await
+    .map_err(invalid_as_forbidden)?;
+    Ok(redirect_with_notice("/workspace/members", "transferred"))
+}
+
+/// `POST /workspace/leave`.
+pub async fn leave(member: Member) -> Result<HttpResponse, AppError> {
+    members::leave(&member.visitor.state, &member.scope, &member.visitor.client).await?;
+    Ok(redirect_with_notice("/dashboard", "left"))
+}
+
+/// `POST /workspace/invitations/{id}/revoke`.
+pub async fn revoke(member: Member, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    invitations::revoke(
+        &member.visitor.state,
+        &member.scope,
+        &id,
+        &member.visitor.client,
+    )
+    .await?;
+    Ok(redirect_with_notice("/workspace/members", "revoked"))
+}
+
+/// Buttons (not typed fields) carry these requests: a refusal reads as a page, not a form.
+fn invalid_as_forbidden(e: crate::error::ServiceError) -> AppError {
+    match e {
+        crate::error::ServiceError::Invalid(errors) => {
+            AppError::Forbidden(errors.first_message().unwrap_or("Not allowed.").to_owned())
+        }
+        other => other.into(),
+    }
+}

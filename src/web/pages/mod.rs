@@ -1,0 +1,83 @@
+//! Page handlers: each extracts, calls one service, renders.
+
+pub mod account;
+pub mod dashboard;
+pub mod invitations;
+pub mod landing;
+pub mod members;
+pub mod passwords;
+pub mod sign_in;
+pub mod sign_up;
+pub mod workspace;
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use serde::Deserialize;
+
+use super::AppError;
+use super::error::wait_phrase;
+use crate::error::ServiceError;
+use crate::validation::FieldErrors;
+
+/// The `?notice=` a redirect leaves for the next page.
+#[derive(Debug, Deserialize)]
+pub struct NoticeQuery {
+    pub notice: Option<String>,
+}
+
+/// Render a form page again with a status (422 for input to fix).
+pub fn render_with_status(
+    status: StatusCode,
+    page: &impl askama::Template,
+) -> Result<HttpResponse, AppError> {
+    let html = page.render().map_err(AppError::internal)?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+/// Split a service error into what the form shows (field errors, a throttle message) and
+/// what the error pages handle.
+pub fn form_errors(e: ServiceError) -> Result<(StatusCode, FieldErrors), AppError> {
+    match e {
+        ServiceError::Invalid(errors) => Ok((StatusCode::UNPROCESSABLE_ENTITY, errors)),
+        ServiceError::RateLimited { retry_after } => Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            FieldErrors::single(
+                "form",
+                format!("Too many attempts. Try again {}.", wait_phrase(retry_after)),
+            ),
+        )),
+        other => Err(other.into()),
+    }
+}
+
+/// A 303 to `path` with a notice for the next page.
+pub fn redirect_with_notice(path: &str, notice: &str) -> HttpResponse {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    super::error::redirect(&format!("{path}{separator}notice={notice}"))
+}
+
+/// A local path to return to after sign-in; anything else (another site) becomes `/dashboard`.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/dashboard".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/workspace/members")), "/workspace/members");
+        assert_eq!(safe_next(Some("//evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("https://evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/dashboard");
+        assert_eq!(safe_next(None), "/dashboard");
+    }
+}

@@ -1,0 +1,106 @@
+//! `GET/POST /login`, `POST /logout`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{form_errors, redirect_with_notice, render_with_status, safe_next};
+use crate::accounts::{sessions, signin};
+use crate::validation::FieldErrors;
+use crate::web::auth::{SESSION_COOKIE, Visitor, cleared_session_cookie, session_cookie};
+use crate::web::csrf;
+use crate::web::error::redirect;
+use crate::web::layout::Layout;
+use crate::web::{AppError, render};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    remember: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/login.html")]
+struct SignInPage {
+    layout: Layout,
+    form: SignInForm,
+    errors: FieldErrors,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInQuery {
+    next: Option<String>,
+    notice: Option<String>,
+}
+
+/// The sign-in form; someone already signed in goes straight on.
+pub async fn form(
+    visitor: Visitor,
+    query: web::Query<SignInQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    if visitor.account.is_some() {
+        return Ok(redirect(&safe_next(query.next.as_deref())));
+    }
+    render(&SignInPage {
+        layout: visitor
+            .layout("Sign in")
+            .with_notice(query.notice.as_deref()),
+        form: SignInForm {
+            next: query.next,
+            ..SignInForm::default()
+        },
+        errors: FieldErrors::new(),
+    })
+}
+
+/// Check the credentials; on success a fresh session (and CSRF token) and on to `next`.
+pub async fn submit(
+    visitor: Visitor,
+    form: web::Form<SignInForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut form = form.into_inner();
+    let password = std::mem::take(&mut form.password);
+    let remember = form.remember.is_some();
+    let state = visitor.state.clone();
+    match signin::sign_in(&state, &form.email, &password, remember, &visitor.client).await {
+        Ok(signed_in) => {
+            let secure = state.config.app_base_url.scheme() == "https";
+            let mut response = redirect(&safe_next(form.next.as_deref()));
+            response
+                .add_cookie(&session_cookie(signed_in.token, remember, secure))
+                .map_err(AppError::internal)?;
+            response
+                .add_cookie(&csrf::cookie(crate::ids::new_token(), secure))
+                .map_err(AppError::internal)?;
+            Ok(response)
+        }
+        Err(e) => {
+            let (status, errors) = form_errors(e)?;
+            render_with_status(
+                status,
+                &SignInPage {
+                    layout: visitor.layout("Sign in"),
+                    form,
+                    errors,
+                },
+            )
+        }
+    }
+}
+
+/// Sign this browser out.
+pub async fn sign_out(req: HttpRequest, visitor: Visitor) -> Result<HttpResponse, AppError> {
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        sessions::end(&visitor.state, cookie.value()).await?;
+    }
+    let mut response = redirect_with_notice("/login", "signed_out");
+    response
+        .add_removal_cookie(&cleared_session_cookie())
+        .map_err(AppError::internal)?;
+    Ok(response)
+}
