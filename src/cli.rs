@@ -10,6 +10,7 @@ Environment (all optional; with none set, everything runs embedded under ./data)
   DATABASE_URL            sqlite://PATH or postgres://USER:PASSWORD@HOST/DB (the app role: DML only)
   MIGRATION_DATABASE_URL  postgres://… as the role that owns the schema (used by `migrate`)
   REDIS_URL               redis://… for cache, sessions and rate limits (default: in process)
+  REDIS_KEY_PREFIX        put before every Redis key (default whatsdex:)
   APP_BASE_URL            public URL of the site, e.g. https://bots.example.com
   ENCRYPTION_KEY          32 bytes, base64 or 64 hex digits; required with PostgreSQL
   SMTP_URL                smtps://user:password@host for email (default: links go to the log)

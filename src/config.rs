@@ -132,6 +132,8 @@ pub struct Config {
     pub database_pool_size: u32,
     /// Redis for cache, sessions and rate limits; in process when unset.
     pub redis_url: Option<RedisUrl>,
+    /// Put before every Redis key, so several deployments can share one Redis.
+    pub redis_key_prefix: String,
     /// The public URL of the site.
     pub app_base_url: Url,
     /// The key that encrypts secrets at rest; generated under `data_dir` when unset on SQLite.
@@ -235,6 +237,7 @@ impl Config {
         let redis_url = get("REDIS_URL")
             .map(|raw| parse_redis_url(&raw))
             .transpose()?;
+        let redis_key_prefix = get("REDIS_KEY_PREFIX").unwrap_or_else(|| "whatsdex:".to_owned());
         let app_base_url = match get("APP_BASE_URL") {
             None => Url::parse(&format!("http://localhost:{port}"))
                 .map_err(|e| ConfigError::new("PORT", e.to_string()))?,
@@ -299,6 +302,7 @@ impl Config {
             migration_database_url,
             database_pool_size,
             redis_url,
+            redis_key_prefix,
             app_base_url,
             encryption_key,
             log_format,

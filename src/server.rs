@@ -17,9 +17,6 @@ use crate::web::{self, AppState};
 /// How long in-flight requests get to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Key prefix in a Redis shared with other software.
-const REDIS_PREFIX: &str = "whatsdex:";
-
 /// Everything `serve` needs before it binds: a migrated database (SQLite migrates itself;
 /// PostgreSQL only with `migrate`), the seeded catalogue, the cache and the encryption key.
 ///
@@ -64,7 +61,7 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
         Db::connect(&config.database_url, config.database_pool_size).map_err(anyhow::Error::msg)?;
 
     let cache = match &config.redis_url {
-        Some(url) => Cache::redis(url.expose(), REDIS_PREFIX).context("REDIS_URL")?,
+        Some(url) => Cache::redis(url.expose(), &config.redis_key_prefix).context("REDIS_URL")?,
         None => Cache::memory(),
     };
 

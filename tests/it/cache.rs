@@ -8,14 +8,27 @@ use crate::common;
 
 fn redis_cache() -> Cache {
     // A fresh prefix per test: runs and tests sharing one Redis never see each other's keys.
-    Cache::redis(&common::redis_url(), &format!("{}:", common::unique_name("wdx_test"))).unwrap()
+    Cache::redis(
+        &common::redis_url(),
+        &format!("{}:", common::unique_name("wdx_test")),
+    )
+    .unwrap()
 }
 
 async fn set_get_delete(cache: Cache) {
     assert_eq!(cache.get("greeting").await.unwrap(), None);
-    cache.set("greeting", "hello", Some(Duration::from_secs(60))).await.unwrap();
-    assert_eq!(cache.get("greeting").await.unwrap().as_deref(), Some("hello"));
-    cache.set("greeting", "hi", Some(Duration::from_secs(60))).await.unwrap();
+    cache
+        .set("greeting", "hello", Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.get("greeting").await.unwrap().as_deref(),
+        Some("hello")
+    );
+    cache
+        .set("greeting", "hi", Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
     assert_eq!(cache.get("greeting").await.unwrap().as_deref(), Some("hi"));
     assert!(cache.delete("greeting").await.unwrap());
     assert!(!cache.delete("greeting").await.unwrap());
@@ -23,7 +36,10 @@ async fn set_get_delete(cache: Cache) {
 }
 
 async fn values_expire(cache: Cache) {
-    cache.set("short", "x", Some(Duration::from_millis(100))).await.unwrap();
+    cache
+        .set("short", "x", Some(Duration::from_millis(100)))
+        .await
+        .unwrap();
     let left = cache.ttl("short").await.unwrap().expect("has a ttl");
     assert!(left <= Duration::from_millis(100));
     tokio::time::sleep(Duration::from_millis(250)).await;
@@ -45,9 +61,19 @@ async fn set_if_absent_only_once(cache: Cache) {
 }
 
 async fn set_if_absent_after_expiry(cache: Cache) {
-    assert!(cache.set_if_absent("lease", "a", Some(Duration::from_millis(80))).await.unwrap());
+    assert!(
+        cache
+            .set_if_absent("lease", "a", Some(Duration::from_millis(80)))
+            .await
+            .unwrap()
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(cache.set_if_absent("lease", "b", Some(Duration::from_secs(60))).await.unwrap());
+    assert!(
+        cache
+            .set_if_absent("lease", "b", Some(Duration::from_secs(60)))
+            .await
+            .unwrap()
+    );
     assert_eq!(cache.get("lease").await.unwrap().as_deref(), Some("b"));
     cache.delete("lease").await.unwrap();
 }
@@ -60,7 +86,10 @@ async fn incr_is_atomic_under_concurrency(cache: Cache) {
             let cache = cache.clone();
             tokio::spawn(async move {
                 for _ in 0..EACH {
-                    cache.incr("hits", 1, Some(Duration::from_secs(60))).await.unwrap();
+                    cache
+                        .incr("hits", 1, Some(Duration::from_secs(60)))
+                        .await
+                        .unwrap();
                 }
             })
         })
@@ -74,17 +103,38 @@ async fn incr_is_atomic_under_concurrency(cache: Cache) {
 }
 
 async fn incr_keeps_the_first_window(cache: Cache) {
-    assert_eq!(cache.incr("window", 1, Some(Duration::from_millis(150))).await.unwrap(), 1);
+    assert_eq!(
+        cache
+            .incr("window", 1, Some(Duration::from_millis(150)))
+            .await
+            .unwrap(),
+        1
+    );
     // A later call with a longer ttl must not stretch the window.
-    assert_eq!(cache.incr("window", 1, Some(Duration::from_secs(60))).await.unwrap(), 2);
+    assert_eq!(
+        cache
+            .incr("window", 1, Some(Duration::from_secs(60)))
+            .await
+            .unwrap(),
+        2
+    );
     assert!(cache.ttl("window").await.unwrap().unwrap() <= Duration::from_millis(150));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(cache.incr("window", 5, Some(Duration::from_secs(60))).await.unwrap(), 5);
+    assert_eq!(
+        cache
+            .incr("window", 5, Some(Duration::from_secs(60)))
+            .await
+            .unwrap(),
+        5
+    );
     cache.delete("window").await.unwrap();
 }
 
 async fn incr_on_text_is_refused(cache: Cache) {
-    cache.set("name", "alice", Some(Duration::from_secs(60))).await.unwrap();
+    cache
+        .set("name", "alice", Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
     let err = cache.incr("name", 1, None).await.unwrap_err();
     assert!(matches!(err, CacheError::NotAnInteger(_)), "{err:?}");
     assert_eq!(cache.get("name").await.unwrap().as_deref(), Some("alice"));

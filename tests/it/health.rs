@@ -35,8 +35,18 @@ fn unreachable_database(data_dir: &std::path::Path) -> DatabaseUrl {
 /// Nothing that identifies our infrastructure may appear in a probe's answer.
 fn assert_no_leaks(body: &Value, db: &TestDatabase) {
     let text = body.to_string();
-    for secret in ["127.0.0.1", "localhost", "postgres", "sqlite", "redis://", "password"] {
-        assert!(!text.contains(secret), "health answer leaks `{secret}`: {text}");
+    for secret in [
+        "127.0.0.1",
+        "localhost",
+        "postgres",
+        "sqlite",
+        "redis://",
+        "password",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "health answer leaks `{secret}`: {text}"
+        );
     }
     assert!(!text.contains(&db.data_dir.path().display().to_string()));
 }
@@ -56,7 +66,11 @@ async fn readiness_reports_each_dependency() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "connected");
-    let expected_redis = if common::on_postgres() { "connected" } else { "not_configured" };
+    let expected_redis = if common::on_postgres() {
+        "connected"
+    } else {
+        "not_configured"
+    };
     assert_eq!(body["redis"], expected_redis);
     assert!(body["uptime_s"].is_u64());
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
@@ -73,7 +87,10 @@ async fn readiness_is_503_when_the_database_is_unreachable() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["status"], "degraded");
     assert_eq!(body["database"], "unavailable");
-    assert!(started.elapsed().as_secs() < 10, "the probe must give up quickly");
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "the probe must give up quickly"
+    );
     assert_no_leaks(&body, &db);
 }
 
@@ -112,9 +129,13 @@ async fn probes_are_never_cached() {
     let db = TestDatabase::new();
     let app = test::init_service(web::app(db.prepared_state())).await;
     for path in ["/health", "/api/health"] {
-        let response = test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
         assert_eq!(
-            response.headers().get("cache-control").map(|v| v.to_str().unwrap()),
+            response
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
             Some("no-store"),
             "{path}"
         );

@@ -1,6 +1,7 @@
 //! Integration tests: the real app factory, the real binary and real databases.
 //! `scripts/test` runs them on SQLite and again on PostgreSQL + Redis.
 
+mod accounts;
 mod cache;
 mod common;
 mod deploy_files;

@@ -24,11 +24,21 @@ fn revert_all(conn: &mut DbConn) {
 fn migrating_twice_applies_nothing_the_second_time() {
     let db = TestDatabase::new();
     let mut conn = migrator_connection(&db);
-    let embedded: Vec<String> = migrations::embedded(&conn).into_iter().map(|m| m.name).collect();
-    assert_eq!(migrations::pending_without_ddl(&mut conn).unwrap(), embedded);
+    let embedded: Vec<String> = migrations::embedded(&conn)
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(
+        migrations::pending_without_ddl(&mut conn).unwrap(),
+        embedded
+    );
     assert_eq!(commands::apply_migrations(&mut conn).unwrap(), embedded);
     assert!(commands::apply_migrations(&mut conn).unwrap().is_empty());
-    assert!(migrations::pending_without_ddl(&mut conn).unwrap().is_empty());
+    assert!(
+        migrations::pending_without_ddl(&mut conn)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -56,11 +66,22 @@ fn seeding_twice_changes_nothing_and_repairs_drift() {
 
     let first = commands::seed_catalogue(&mut conn).unwrap();
     assert_eq!((first.inserted, first.updated, first.unchanged), (4, 0, 0));
-    let stamps: Vec<_> = plans::list(&mut conn).unwrap().into_iter().map(|p| p.updated_at).collect();
+    let stamps: Vec<_> = plans::list(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.updated_at)
+        .collect();
 
     let second = commands::seed_catalogue(&mut conn).unwrap();
-    assert_eq!((second.inserted, second.updated, second.unchanged), (0, 0, 4));
-    let again: Vec<_> = plans::list(&mut conn).unwrap().into_iter().map(|p| p.updated_at).collect();
+    assert_eq!(
+        (second.inserted, second.updated, second.unchanged),
+        (0, 0, 4)
+    );
+    let again: Vec<_> = plans::list(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.updated_at)
+        .collect();
     assert_eq!(stamps, again, "an unchanged plan is not rewritten");
 
     // Someone edited a price by hand: the next seed puts the shipped catalogue back.
@@ -70,7 +91,11 @@ fn seeding_twice_changes_nothing_and_repairs_drift() {
         .unwrap();
     let third = commands::seed_catalogue(&mut conn).unwrap();
     assert_eq!((third.inserted, third.updated, third.unchanged), (0, 1, 3));
-    let pro = plans::list(&mut conn).unwrap().into_iter().find(|p| p.id == "pro").unwrap();
+    let pro = plans::list(&mut conn)
+        .unwrap()
+        .into_iter()
+        .find(|p| p.id == "pro")
+        .unwrap();
     assert_eq!(pro.monthly_price_cents, 4_900);
 }
 
@@ -81,5 +106,9 @@ fn plans_are_listed_cheapest_first() {
     let listed = plans::list(&mut db.app_connection()).unwrap();
     let ids: Vec<_> = listed.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["free", "starter", "pro", "business"]);
-    assert!(listed.windows(2).all(|w| w[0].monthly_price_cents < w[1].monthly_price_cents));
+    assert!(
+        listed
+            .windows(2)
+            .all(|w| w[0].monthly_price_cents < w[1].monthly_price_cents)
+    );
 }

@@ -40,24 +40,42 @@ fn version_and_help_answer_without_configuration() {
     assert!(String::from_utf8_lossy(&output.stdout).contains(env!("CARGO_PKG_VERSION")));
     let output = binary().arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&output.stdout);
-    for word in ["serve", "migrate", "DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL"] {
+    for word in [
+        "serve",
+        "migrate",
+        "DATABASE_URL",
+        "MIGRATION_DATABASE_URL",
+        "REDIS_URL",
+    ] {
         assert!(help.contains(word), "--help lacks {word}");
     }
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// One HTTP/1.1 GET over a plain socket: status code and body.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    let body = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     Some((status, body))
 }
 
@@ -122,7 +140,10 @@ fn serve_answers_then_stops_cleanly_on_sigterm() {
             assert!(status.success(), "exit after SIGTERM: {status}");
             break;
         }
-        assert!(Instant::now() < deadline, "still running 12 s after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "still running 12 s after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

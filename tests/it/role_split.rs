@@ -32,7 +32,9 @@ fn app_pg(db: &TestDatabase) -> PgConnection {
 }
 
 fn refused(conn: &mut PgConnection, sql: &str) {
-    let err = conn.batch_execute(sql).expect_err(&format!("app role may not run: {sql}"));
+    let err = conn
+        .batch_execute(sql)
+        .expect_err(&format!("app role may not run: {sql}"));
     let text = err.to_string();
     assert!(
         text.contains("permission denied") || text.contains("must be owner"),
@@ -50,15 +52,26 @@ fn migrate_leaves_an_app_role_that_works_but_cannot_alter_the_schema() {
     let first = whatsdex(&db, &["migrate"]);
     assert!(first.status.success(), "migrate failed: {}", stderr(&first));
     let out = stdout(&first);
-    assert!(out.contains("applied 2026-11-23-000001_create_plans"), "{out}");
+    assert!(
+        out.contains("applied 2026-11-23-000001_create_plans"),
+        "{out}"
+    );
     assert!(out.contains("granted read/write (no DDL) to role"), "{out}");
 
     let second = whatsdex(&db, &["migrate"]);
     assert!(second.status.success(), "{}", stderr(&second));
-    assert!(stdout(&second).contains("database is up to date"), "{}", stdout(&second));
+    assert!(
+        stdout(&second).contains("database is up to date"),
+        "{}",
+        stdout(&second)
+    );
 
     let seed = whatsdex(&db, &["seed"]);
-    assert!(seed.status.success(), "seed as the app role: {}", stderr(&seed));
+    assert!(
+        seed.status.success(),
+        "seed as the app role: {}",
+        stderr(&seed)
+    );
     assert!(stdout(&seed).contains("4 inserted"), "{}", stdout(&seed));
 
     let mut app = app_pg(&db);
@@ -94,7 +107,10 @@ fn serve_refuses_a_schema_that_is_behind() {
     assert!(!output.status.success());
     let err = stderr(&output);
     assert!(err.contains("run `whatsdex migrate`"), "{err}");
-    assert!(!err.contains(&db.app_url), "the URL (with password) must not be logged: {err}");
+    assert!(
+        !err.contains(&db.app_url),
+        "the URL (with password) must not be logged: {err}"
+    );
 
     // The app role's failed start left nothing behind.
     let mut app = app_pg(&db);
@@ -123,7 +139,10 @@ fn serve_with_migrate_flag_migrates_as_the_migration_role() {
     ))
     .get_result(&mut app)
     .unwrap();
-    let migrator = url::Url::parse(&db.migrator_url).unwrap().username().to_owned();
+    let migrator = url::Url::parse(&db.migrator_url)
+        .unwrap()
+        .username()
+        .to_owned();
     assert_eq!(owner, migrator);
 }
 
@@ -137,5 +156,9 @@ fn serve_on_sqlite_migrates_itself() {
     let state = whatsdex::server::prepare(db.config(), false).expect("prepare");
     drop(state);
     let mut conn = db.app_connection();
-    assert!(whatsdex::db::migrations::pending_without_ddl(&mut conn).unwrap().is_empty());
+    assert!(
+        whatsdex::db::migrations::pending_without_ddl(&mut conn)
+            .unwrap()
+            .is_empty()
+    );
 }

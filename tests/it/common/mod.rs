@@ -9,6 +9,9 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod smtp;
+
 use std::collections::HashMap;
 
 use diesel::connection::SimpleConnection;
@@ -54,7 +57,10 @@ fn with_database(url: &str, database: &str) -> String {
 }
 
 fn user_of(url: &str) -> String {
-    Url::parse(url).expect("test database URL").username().to_owned()
+    Url::parse(url)
+        .expect("test database URL")
+        .username()
+        .to_owned()
 }
 
 /// A database that exists for one test and is dropped after it.
@@ -116,13 +122,21 @@ impl TestDatabase {
     pub fn env(&self) -> HashMap<String, String> {
         let mut env = HashMap::from([
             ("DATABASE_URL".to_owned(), self.app_url.clone()),
-            ("DATA_DIR".to_owned(), self.data_dir.path().display().to_string()),
+            (
+                "DATA_DIR".to_owned(),
+                self.data_dir.path().display().to_string(),
+            ),
             ("ENCRYPTION_KEY".to_owned(), TEST_KEY.to_owned()),
             ("LOG_FORMAT".to_owned(), "pretty".to_owned()),
         ]);
         if self.pg_name.is_some() {
             env.insert("MIGRATION_DATABASE_URL".into(), self.migrator_url.clone());
             env.insert("REDIS_URL".into(), redis_url());
+            // Tests run in parallel on one Redis: each gets its own keys.
+            env.insert(
+                "REDIS_KEY_PREFIX".into(),
+                format!("{}:", unique_name("wdx_test")),
+            );
         }
         env
     }
@@ -174,3 +188,55 @@ impl Drop for TestDatabase {
         self.drop_now();
     }
 }
+
+/// A prepared app with email going to a fake SMTP server, and a way to open browsers on it.
+pub struct Site {
+    pub db: TestDatabase,
+    pub smtp: smtp::FakeSmtp,
+    pub state: AppState,
+}
+
+impl Site {
+    /// Migrate, seed and prepare, as `serve` does.
+    pub fn start() -> Self {
+        let db = TestDatabase::new();
+        let smtp = smtp::FakeSmtp::start();
+        let config = db.config_with(&[
+            ("SMTP_URL", &smtp.url()),
+            ("APP_BASE_URL", "http://localhost:8080"),
+        ]);
+        let state = whatsdex::server::prepare(config, true).expect("prepare");
+        Self { db, smtp, state }
+    }
+
+    /// The app as a service.
+    pub async fn app(
+        &self,
+    ) -> std::rc::Rc<
+        impl actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+            Error = actix_web::Error,
+        >,
+    > {
+        std::rc::Rc::new(
+            actix_web::test::init_service(whatsdex::web::app(self.state.clone())).await,
+        )
+    }
+
+    /// Run a query as the app (system scope, so row-level security lets it see everything).
+    pub async fn query<T, F>(&self, work: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut whatsdex::db::DbConn) -> diesel::QueryResult<T> + Send + 'static,
+    {
+        self.state
+            .db
+            .run_in(whatsdex::db::RowScope::System, work)
+            .await
+            .expect("query")
+    }
+}
+
+/// A password zxcvbn rates strong, for tests.
+pub const PASSWORD: &str = "violet kettle harbour 1987";
