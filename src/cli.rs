@@ -44,6 +44,23 @@ pub enum Command {
     Migrate,
     /// Upsert the plan catalogue into the database (idempotent).
     Seed,
+    /// Platform administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+/// `whatsdex admin …`.
+#[derive(Debug, Subcommand, PartialEq, Eq, Clone)]
+pub enum AdminCommand {
+    /// Make a platform admin: promote an existing account, or create one. A new account's
+    /// password is read from a prompt, or from standard input when it is not a terminal.
+    Create {
+        /// The admin's email address.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 impl Cli {
@@ -53,6 +70,9 @@ impl Cli {
             Some(Command::Serve { migrate }) => Command::Serve { migrate: *migrate },
             Some(Command::Migrate) => Command::Migrate,
             Some(Command::Seed) => Command::Seed,
+            Some(Command::Admin { command }) => Command::Admin {
+                command: command.clone(),
+            },
             None => Command::Serve { migrate: false },
         }
     }
@@ -73,6 +93,21 @@ mod tests {
     fn serve_takes_migrate_flag() {
         let cli = Cli::try_parse_from(["whatsdex", "serve", "--migrate"]).unwrap();
         assert_eq!(cli.subcommand(), Command::Serve { migrate: true });
+    }
+
+    #[test]
+    fn admin_create_takes_an_email() {
+        let cli =
+            Cli::try_parse_from(["whatsdex", "admin", "create", "--email", "a@b.co"]).unwrap();
+        assert_eq!(
+            cli.subcommand(),
+            Command::Admin {
+                command: AdminCommand::Create {
+                    email: "a@b.co".into()
+                }
+            }
+        );
+        assert!(Cli::try_parse_from(["whatsdex", "admin", "create"]).is_err());
     }
 
     #[test]

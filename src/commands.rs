@@ -68,3 +68,45 @@ pub fn seed_catalogue(conn: &mut DbConn) -> anyhow::Result<plans::SeedReport> {
     conn.transaction(plans::seed)
         .context("cannot seed the plan catalogue (has the database been migrated?)")
 }
+
+/// `whatsdex admin create --email …`: promote the account, or create it with a password read
+/// from a prompt (terminal) or one line of standard input (scripts). Never from the
+/// environment.
+pub fn admin_create(config: &Config, email: &str) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+
+    use crate::accounts::admin::{self, AdminOutcome};
+
+    let url = &config.database_url;
+    let mut conn =
+        db::establish(url).with_context(|| format!("cannot connect to {}", db::describe(url)))?;
+    let password = if admin::needs_password(&mut conn, email)? {
+        let password = if std::io::stdin().is_terminal() {
+            let first = rpassword::prompt_password("New admin's password: ")?;
+            let again = rpassword::prompt_password("Repeat it: ")?;
+            anyhow::ensure!(first == again, "the two passwords differ");
+            first
+        } else {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        };
+        anyhow::ensure!(
+            !password.is_empty(),
+            "no password given (prompt or standard input)"
+        );
+        Some(password)
+    } else {
+        None
+    };
+    let outcome = admin::create_or_promote(&mut conn, email, password.as_deref())?;
+    println!(
+        "{}",
+        match outcome {
+            AdminOutcome::Created => "created a platform admin",
+            AdminOutcome::Promoted => "promoted the account to platform admin",
+            AdminOutcome::AlreadyAdmin => "the account is already a platform admin",
+        }
+    );
+    Ok(())
+}

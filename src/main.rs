@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use whatsdex::cli::{Cli, Command};
+use whatsdex::cli::{AdminCommand, Cli, Command};
 use whatsdex::config::Config;
 use whatsdex::{commands, server, telemetry};
 
@@ -23,6 +23,9 @@ fn main() -> ExitCode {
     let result = match cli.subcommand() {
         Command::Migrate => commands::migrate(&config),
         Command::Seed => commands::seed(&config),
+        Command::Admin {
+            command: AdminCommand::Create { email },
+        } => commands::admin_create(&config, &email),
         Command::Serve { migrate } => server::prepare(config, migrate)
             .and_then(|state| actix_web::rt::System::new().block_on(server::serve(state))),
     };

@@ -2,10 +2,12 @@
 //! `scripts/test` runs them on SQLite and again on PostgreSQL + Redis.
 
 mod accounts;
+mod admin_cli;
 mod cache;
 mod common;
 mod deploy_files;
 mod health;
+mod isolation;
 mod migrations;
 mod process;
 mod role_split;

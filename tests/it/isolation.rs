@@ -1,0 +1,247 @@
+//! Tenant isolation: every route that takes an id, tried with another workspace's ids, answers
+//! 404 and changes nothing. On PostgreSQL, row-level security is shown to be a second wall.
+
+use actix_web::http::StatusCode;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use whatsdex::db::schema::{invitations, memberships, tenants, users};
+
+use crate::common::browser::Browser;
+use crate::common::{self, PASSWORD, Site};
+
+async fn id_of(site: &Site, email: &'static str) -> String {
+    site.query(move |c| {
+        users::table
+            .filter(users::email.eq(email))
+            .select(users::id)
+            .first(c)
+    })
+    .await
+}
+
+async fn tenant_named(site: &Site, name: &'static str) -> String {
+    site.query(move |c| {
+        tenants::table
+            .filter(tenants::name.eq(name))
+            .select(tenants::id)
+            .first(c)
+    })
+    .await
+}
+
+/// Everything the foreign requests could change.
+async fn snapshot(site: &Site) -> Vec<String> {
+    site.query(|c| {
+        let mut rows: Vec<String> = memberships::table
+            .select((
+                memberships::tenant_id,
+                memberships::user_id,
+                memberships::role,
+            ))
+            .load::<(String, String, String)>(c)?
+            .into_iter()
+            .map(|r| format!("{r:?}"))
+            .collect();
+        rows.extend(
+            invitations::table
+                .select((
+                    invitations::id,
+                    invitations::tenant_id,
+                    invitations::revoked_at.is_null(),
+                ))
+                .load::<(String, String, bool)>(c)?
+                .into_iter()
+                .map(|r| format!("{r:?}")),
+        );
+        rows.extend(tenants::table.select(tenants::name).load::<String>(c)?);
+        rows.sort();
+        Ok(rows)
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn foreign_ids_are_404_and_change_nothing() {
+    let site = Site::start();
+    let app = site.app().await;
+    let mut ana = Browser::new(app.clone());
+    let mut bob = Browser::new(app.clone());
+    let mut cat = Browser::new(app.clone());
+    for (browser, name, email, workspace) in [
+        (&mut ana, "Ana", "ana@example.com", "Workspace A"),
+        (&mut bob, "Bob", "bob@example.com", "Workspace B"),
+    ] {
+        browser
+            .post(
+                "/signup",
+                &[
+                    ("name", name),
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("workspace_name", workspace),
+                ],
+            )
+            .await;
+    }
+    // B has a member (Cat) and a pending invitation.
+    bob.post(
+        "/workspace/members/invite",
+        &[("email", "cat@example.com"), ("role", "member")],
+    )
+    .await;
+    let link = site
+        .smtp
+        .wait_for("cat@example.com", "/invitations/")
+        .await
+        .link("http://localhost:8080/invitations/")
+        .unwrap();
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    cat.post(
+        "/signup",
+        &[
+            ("name", "Cat"),
+            ("email", "cat@example.com"),
+            ("password", PASSWORD),
+            ("invitation", &token),
+        ],
+    )
+    .await;
+    bob.post(
+        "/workspace/members/invite",
+        &[("email", "dan@example.com"), ("role", "member")],
+    )
+    .await;
+
+    let bob_id = id_of(&site, "bob@example.com").await;
+    let cat_id = id_of(&site, "cat@example.com").await;
+    let workspace_b = tenant_named(&site, "Workspace B").await;
+    let invitation_b: String = site
+        .query(|c| {
+            invitations::table
+                .filter(invitations::email.eq("dan@example.com"))
+                .select(invitations::id)
+                .first(c)
+        })
+        .await;
+
+    let before = snapshot(&site).await;
+    let cases: Vec<(&str, String, Vec<(&str, &str)>)> = vec![
+        (
+            "change a foreign member's role",
+            format!("/workspace/members/{cat_id}/role"),
+            vec![("role", "admin")],
+        ),
+        (
+            "remove a foreign member",
+            format!("/workspace/members/{cat_id}/remove"),
+            vec![],
+        ),
+        (
+            "remove a foreign owner",
+            format!("/workspace/members/{bob_id}/remove"),
+            vec![],
+        ),
+        (
+            "hand ownership to a foreign member",
+            format!("/workspace/members/{cat_id}/transfer"),
+            vec![],
+        ),
+        (
+            "withdraw a foreign invitation",
+            format!("/workspace/invitations/{invitation_b}/revoke"),
+            vec![],
+        ),
+        (
+            "switch into a foreign workspace",
+            "/workspaces/switch".to_owned(),
+            vec![("tenant_id", workspace_b.as_str())],
+        ),
+    ];
+    for (what, path, fields) in &cases {
+        let page = ana.post(path, fields).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{what}: {path}");
+        assert!(
+            page.body.contains("Page not found"),
+            "{what}: same page as a missing id"
+        );
+    }
+    assert_eq!(
+        snapshot(&site).await,
+        before,
+        "foreign requests changed nothing"
+    );
+
+    let dashboard = ana.get("/dashboard").await;
+    assert!(dashboard.body.contains("<h1>Workspace A</h1>"));
+    assert!(!dashboard.body.contains("Cat"), "nothing of B shows in A");
+    let members = ana.get("/workspace/members").await;
+    assert!(!members.body.contains("cat@example.com") && !members.body.contains("dan@example.com"));
+
+    // The same requests from B's owner work, so the ids were real.
+    assert_eq!(
+        bob.post(&cases[4].1, &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[actix_web::test]
+async fn row_level_security_hides_tenant_rows_from_unscoped_queries() {
+    if !common::on_postgres() {
+        eprintln!("skipped: row-level security is a PostgreSQL feature");
+        return;
+    }
+    let site = Site::start();
+    let app = site.app().await;
+    for (name, email, workspace) in [
+        ("Ana", "ana@example.com", "Workspace A"),
+        ("Bob", "bob@example.com", "Workspace B"),
+    ] {
+        Browser::new(app.clone())
+            .post(
+                "/signup",
+                &[
+                    ("name", name),
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("workspace_name", workspace),
+                ],
+            )
+            .await;
+    }
+    let workspace_a = tenant_named(&site, "Workspace A").await;
+
+    let mut app_role = PgConnection::establish(&site.db.app_url).unwrap();
+    let count = |conn: &mut PgConnection, table: &str| -> i64 {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+            "(SELECT count(*) FROM {table})"
+        )))
+        .get_result(conn)
+        .unwrap()
+    };
+    for table in ["tenants", "memberships", "audit_events"] {
+        assert_eq!(count(&mut app_role, table), 0, "{table} without a scope");
+    }
+    assert_eq!(
+        count(&mut app_role, "users"),
+        2,
+        "users are not tenant rows"
+    );
+
+    app_role
+        .transaction::<_, diesel::result::Error, _>(|conn| {
+            conn.batch_execute(&format!("SELECT set_config('app.tenant_id', '{workspace_a}', true)"))?;
+            assert_eq!(count(conn, "tenants"), 1);
+            assert_eq!(count(conn, "memberships"), 1);
+            let wrong_insert = conn.batch_execute(&format!(
+                "INSERT INTO tenants (id, name, created_at, updated_at) VALUES ('x', 'Sneaky', now(), now())"
+            ));
+            assert!(wrong_insert.is_err(), "cannot write another tenant's row");
+            Ok(())
+        })
+        .ok();
+    assert_eq!(
+        count(&mut app_role, "tenants"),
+        0,
+        "the setting ended with its transaction"
+    );
+}
