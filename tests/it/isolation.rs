@@ -125,7 +125,9 @@ async fn foreign_ids_are_404_and_change_nothing() {
         .await;
 
     let before = snapshot(&site).await;
-    let cases: Vec<(&str, String, Vec<(&str, &str)>)> = vec![
+    // (what, path, form fields)
+    type Attempt<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Attempt> = vec![
         (
             "change a foreign member's role",
             format!("/workspace/members/{cat_id}/role"),
@@ -232,9 +234,9 @@ async fn row_level_security_hides_tenant_rows_from_unscoped_queries() {
             conn.batch_execute(&format!("SELECT set_config('app.tenant_id', '{workspace_a}', true)"))?;
             assert_eq!(count(conn, "tenants"), 1);
             assert_eq!(count(conn, "memberships"), 1);
-            let wrong_insert = conn.batch_execute(&format!(
-                "INSERT INTO tenants (id, name, created_at, updated_at) VALUES ('x', 'Sneaky', now(), now())"
-            ));
+            let wrong_insert = conn.batch_execute(
+                "INSERT INTO tenants (id, name, created_at, updated_at) VALUES ('x', 'Sneaky', now(), now())",
+            );
             assert!(wrong_insert.is_err(), "cannot write another tenant's row");
             Ok(())
         })
