@@ -792,3 +792,71 @@ async fn deleting_a_workspace_needs_its_name() {
     assert_eq!(workspaces, 0);
     assert_eq!(ana.get("/dashboard").await.location(), "/workspaces/new");
 }
+
+#[actix_web::test]
+async fn htmx_requests_carry_the_token_in_a_header() {
+    let site = Site::start();
+    let mut ana = Browser::new(site.app().await);
+    sign_up!(ana, "Ana", "ana@example.com", "Lima Bakery");
+    let token = ana.cookies["wdx_csrf"].clone();
+    let request = |csrf: &str| {
+        actix_web::test::TestRequest::post()
+            .uri("/account/profile")
+            .insert_header(("hx-request", "true"))
+            .insert_header(("x-csrf-token", csrf.to_owned()))
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload("name=Ana+Htmx")
+    };
+    assert_eq!(
+        ana.send_request(request("wrong")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        ana.send_request(request(&token)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let name: String = site
+        .query(|c| users::table.select(users::name).first(c))
+        .await;
+    assert_eq!(name, "Ana Htmx");
+}
+
+#[actix_web::test]
+async fn cross_site_posts_are_refused_even_with_a_token() {
+    let site = Site::start();
+    let mut ana = Browser::new(site.app().await);
+    sign_up!(ana, "Ana", "ana@example.com", "Lima Bakery");
+    let token = ana.cookies["wdx_csrf"].clone();
+    let request = actix_web::test::TestRequest::post()
+        .uri("/account/profile")
+        .insert_header(("origin", "https://evil.example"))
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .set_payload(format!("csrf_token={token}&name=Mallory"));
+    assert_eq!(
+        ana.send_request(request).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let name: String = site
+        .query(|c| users::table.select(users::name).first(c))
+        .await;
+    assert_eq!(name, "Ana");
+}
+
+#[actix_web::test]
+async fn cookies_are_secure_behind_tls() {
+    let site = Site::start();
+    let mut state = site.state.clone();
+    state.config = std::sync::Arc::new(
+        site.db
+            .config_with(&[("APP_BASE_URL", "https://bots.example.com")]),
+    );
+    let app = std::rc::Rc::new(actix_web::test::init_service(whatsdex::web::app(state)).await);
+    let mut ana = Browser::new(app);
+    let page = sign_up!(ana, "Ana", "ana@example.com", "Lima Bakery");
+    let cookies = page.set_cookies();
+    assert!(!cookies.is_empty());
+    for cookie in cookies {
+        assert!(cookie.contains("Secure"), "{cookie}");
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+    }
+}

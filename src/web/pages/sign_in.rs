@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::{form_errors, redirect_with_notice, render_with_status, safe_next};
 use crate::accounts::{sessions, signin};
+use crate::error::ServiceError;
 use crate::validation::FieldErrors;
 use crate::web::auth::{SESSION_COOKIE, Visitor, cleared_session_cookie, session_cookie};
 use crate::web::csrf;
@@ -80,15 +81,26 @@ pub async fn submit(
             Ok(response)
         }
         Err(e) => {
+            let retry_after = match &e {
+                ServiceError::RateLimited { retry_after } => Some(retry_after.as_secs().max(1)),
+                _ => None,
+            };
             let (status, errors) = form_errors(e)?;
-            render_with_status(
+            let mut response = render_with_status(
                 status,
                 &SignInPage {
                     layout: visitor.layout("Sign in"),
                     form,
                     errors,
                 },
-            )
+            )?;
+            if let Some(seconds) = retry_after {
+                response.headers_mut().insert(
+                    actix_web::http::header::RETRY_AFTER,
+                    actix_web::http::header::HeaderValue::from(seconds),
+                );
+            }
+            Ok(response)
         }
     }
 }

@@ -67,6 +67,11 @@ where
         request.peer_addr("203.0.113.10:40000".parse().unwrap())
     }
 
+    /// Send a hand-built request with the browser's cookies.
+    pub async fn send_request(&mut self, request: TestRequest) -> Page {
+        self.send(request).await
+    }
+
     async fn send(&mut self, request: TestRequest) -> Page {
         let response =
             test::call_service(&*self.app, self.with_cookies(request).to_request()).await;
