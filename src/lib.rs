@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod billing;
+pub mod bots;
 pub mod cache;
 pub mod cli;
 pub mod commands;

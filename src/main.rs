@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    telemetry::init(config.log_format);
+    telemetry::init(config.log_format, "info");
     let result = match cli.subcommand() {
         Command::Migrate => commands::migrate(&config),
         Command::Seed => commands::seed(&config),

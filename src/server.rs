@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use actix_web::HttpServer;
 use anyhow::Context;
 
+use crate::bots::BotSupervisor;
 use crate::cache::Cache;
 use crate::commands;
 use crate::config::{Config, DatabaseUrl};
@@ -72,7 +73,9 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
         "prepared"
     );
     let mailer = Mailer::from_config(&config)?;
+    let bots = BotSupervisor::new(db.clone(), cache.clone(), config.app_base_url.as_str());
     Ok(AppState {
+        bots,
         config: Arc::new(config),
         db,
         cache,
@@ -82,8 +85,15 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
     })
 }
 
-/// Bind and serve until SIGTERM or Ctrl-C, then let in-flight requests finish.
+/// Start the bots, bind and serve until SIGTERM or Ctrl-C, then let in-flight requests finish
+/// and the bots flush their outboxes.
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let started = state
+        .bots
+        .start_all()
+        .await
+        .context("cannot start the bots")?;
+    tracing::info!(bots = started, "bots started");
     let address = (state.config.host.clone(), state.config.port);
     let factory_state = state.clone();
     let server = HttpServer::new(move || web::app(factory_state.clone()))
@@ -97,6 +107,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         "serving"
     );
     server.await.context("server stopped with an error")?;
+    state.bots.shutdown(SHUTDOWN_GRACE).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::bots::BotSupervisor;
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::db::Db;
@@ -17,6 +18,7 @@ pub struct AppState {
     pub db: Db,
     pub cache: Cache,
     pub mailer: Mailer,
+    pub bots: BotSupervisor,
     pub encryption_key: Arc<EncryptionKey>,
     pub started_at: Instant,
 }

@@ -5,11 +5,12 @@ use tracing_subscriber::fmt::format::FmtSpan;
 
 use crate::config::LogFormat;
 
-/// Install the global subscriber. `RUST_LOG` filters; the default is `info`.
+/// Install the global subscriber. `RUST_LOG` filters; `default_filter` applies without it.
 ///
 /// HTTP requests are logged when their span closes, with method, route, status and time.
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+pub fn init(format: LogFormat, default_filter: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_span_events(FmtSpan::CLOSE)

@@ -110,6 +110,79 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// WhatsApp bots, one per paired number.
+    bots (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        transport -> Text,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        owner_number -> Nullable<Text>,
+        paired_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The people a bot has talked with.
+    contacts (id) {
+        id -> Text,
+        tenant_id -> Text,
+        bot_id -> Text,
+        number -> Text,
+        name -> Nullable<Text>,
+        first_seen_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Every message in and out.
+    messages (id) {
+        id -> Text,
+        tenant_id -> Text,
+        bot_id -> Text,
+        direction -> Text,
+        wa_message_id -> Text,
+        contact_number -> Text,
+        body -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Replies decided but not yet confirmed sent.
+    outbox (id) {
+        id -> Text,
+        tenant_id -> Text,
+        bot_id -> Text,
+        to_number -> Text,
+        body -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Simulated phones of the sandbox transport.
+    sandbox_phones (id) {
+        id -> Text,
+        tenant_id -> Text,
+        bot_id -> Text,
+        number -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(bots -> tenants (tenant_id));
 diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -123,4 +196,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_tokens,
     invitations,
     audit_events,
+    bots,
+    contacts,
+    messages,
+    outbox,
+    sandbox_phones,
 );

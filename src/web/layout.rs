@@ -91,6 +91,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "password_reset" => "Your password is changed. Sign in with it now.",
         "account_deleted" => "Your account was deleted.",
         "signed_out_everywhere" => "You are signed out on every device.",
+        "bot_renamed" => "Bot renamed.",
+        "bot_unpaired" => "Bot unpaired. Scan a new QR code to pair it again.",
+        "bot_deleted" => "Bot deleted.",
         _ => return None,
     })
 }

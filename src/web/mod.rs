@@ -8,6 +8,7 @@ pub mod error;
 mod health;
 pub mod layout;
 mod pages;
+mod qr;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -136,7 +137,29 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/invitations/{token}/accept",
             web::post().to(invitations::accept),
-        );
+        )
+        // Bots
+        .route("/bots", web::get().to(bots::list))
+        .route("/bots", web::post().to(bots::create))
+        .route("/bots/rows", web::get().to(bots::rows))
+        .route("/bots/{id}/pair", web::get().to(bots::pair))
+        .route(
+            "/bots/{id}/pair/status",
+            web::get().to(bots::pair_status_fragment),
+        )
+        .route("/bots/{id}/rename", web::post().to(bots::rename))
+        .route("/bots/{id}/unpair", web::post().to(bots::unpair))
+        .route("/bots/{id}/delete", web::post().to(bots::delete))
+        .route(
+            "/bots/{id}/sandbox-phone",
+            web::post().to(bots::customer_phone),
+        )
+        // The sandbox phone (reached by link tokens, no account)
+        .route("/sandbox/pair/{token}", web::get().to(sandbox::pair_form))
+        .route("/sandbox/pair/{token}", web::post().to(sandbox::pair))
+        .route("/sandbox/phone/{token}", web::get().to(sandbox::phone))
+        .route("/sandbox/phone/{token}/chat", web::get().to(sandbox::chat))
+        .route("/sandbox/phone/{token}/send", web::post().to(sandbox::send));
 }
 
 fn security_headers(behind_tls: bool) -> DefaultHeaders {

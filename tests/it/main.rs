@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin_cli;
+mod bots;
 mod cache;
 mod common;
 mod deploy_files;

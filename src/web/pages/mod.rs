@@ -1,11 +1,13 @@
 //! Page handlers: each extracts, calls one service, renders.
 
 pub mod account;
+pub mod bots;
 pub mod dashboard;
 pub mod invitations;
 pub mod landing;
 pub mod members;
 pub mod passwords;
+pub mod sandbox;
 pub mod sign_in;
 pub mod sign_up;
 pub mod workspace;

@@ -199,6 +199,8 @@ pub struct Site {
 impl Site {
     /// Migrate, seed and prepare, as `serve` does.
     pub fn start() -> Self {
+        // Warnings and errors go to stderr (RUST_LOG=info shows more when debugging a test).
+        whatsdex::telemetry::init(whatsdex::config::LogFormat::Pretty, "warn");
         let db = TestDatabase::new();
         let smtp = smtp::FakeSmtp::start();
         let config = db.config_with(&[

@@ -1,0 +1,342 @@
+//! The `bots` table and the workspace-facing operations on it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::bots;
+use crate::db::{DbConn, RowScope};
+use crate::error::{ServiceError, ServiceResult};
+use crate::ids::new_id;
+use crate::state::AppState;
+use crate::tenants::TenantScope;
+use crate::validation::normalize_name;
+
+/// Where a bot is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BotStatus {
+    /// Created; no phone has scanned its QR code yet.
+    Unpaired,
+    /// Showing a QR code, waiting for a scan.
+    Pairing,
+    /// Paired and online.
+    Connected,
+    /// Paired, connection lost, trying again.
+    Reconnecting,
+    /// The phone removed the linked device: a new scan is needed.
+    LoggedOut,
+    /// Stopped by a failure (see the reason).
+    Error,
+}
+
+impl BotStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unpaired => "unpaired",
+            Self::Pairing => "pairing",
+            Self::Connected => "connected",
+            Self::Reconnecting => "reconnecting",
+            Self::LoggedOut => "logged_out",
+            Self::Error => "error",
+        }
+    }
+
+    /// How the status reads on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Unpaired => "Not paired",
+            Self::Pairing => "Waiting for scan",
+            Self::Connected => "Connected",
+            Self::Reconnecting => "Reconnecting",
+            Self::LoggedOut => "Logged out",
+            Self::Error => "Error",
+        }
+    }
+}
+
+impl FromStr for BotStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "unpaired" => Self::Unpaired,
+            "pairing" => Self::Pairing,
+            "connected" => Self::Connected,
+            "reconnecting" => Self::Reconnecting,
+            "logged_out" => Self::LoggedOut,
+            "error" => Self::Error,
+            other => return Err(format!("unknown bot status `{other}`")),
+        })
+    }
+}
+
+impl fmt::Display for BotStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A bot as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = bots)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct Bot {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub transport: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub owner_number: Option<String>,
+    pub paired_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Bot {
+    /// The status, read leniently (an unknown value reads as an error).
+    pub fn status(&self) -> BotStatus {
+        self.status.parse().unwrap_or(BotStatus::Error)
+    }
+
+    /// Whether a phone has paired it.
+    pub fn is_paired(&self) -> bool {
+        self.owner_number.is_some()
+    }
+}
+
+/// A bot by id, within the caller's transaction, for the supervisor (no tenant scope).
+pub fn find_in(conn: &mut DbConn, id: &str) -> QueryResult<Option<Bot>> {
+    bots::table
+        .find(id)
+        .select(Bot::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Record a new status (and its reason) for a bot.
+pub fn set_status_in(
+    conn: &mut DbConn,
+    id: &str,
+    status: BotStatus,
+    reason: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(bots::table.find(id))
+        .set((
+            bots::status.eq(status.as_str()),
+            bots::status_reason.eq(reason),
+            bots::updated_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Record the number that paired the bot: from now on, its owner.
+pub fn set_owner_in(conn: &mut DbConn, id: &str, owner_number: &str) -> QueryResult<()> {
+    let now = Utc::now().naive_utc();
+    diesel::update(bots::table.find(id))
+        .set((
+            bots::owner_number.eq(Some(owner_number)),
+            bots::paired_at.eq(Some(now)),
+            bots::status.eq(BotStatus::Connected.as_str()),
+            bots::status_reason.eq(None::<String>),
+            bots::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Whether `sender` is the bot's owner: asked of the database, never of configuration.
+pub fn is_owner_in(conn: &mut DbConn, bot_id: &str, sender: &str) -> QueryResult<bool> {
+    let owner: Option<String> = bots::table
+        .find(bot_id)
+        .select(bots::owner_number)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten();
+    Ok(owner.as_deref() == Some(sender))
+}
+
+/// Bots the supervisor should run at start-up: every paired bot not logged out.
+pub fn runnable_in(conn: &mut DbConn) -> QueryResult<Vec<Bot>> {
+    bots::table
+        .filter(bots::owner_number.is_not_null())
+        .filter(bots::status.ne(BotStatus::LoggedOut.as_str()))
+        .select(Bot::as_select())
+        .load(conn)
+}
+
+/// The scope's bots, newest first.
+pub async fn list(state: &AppState, scope: &TenantScope) -> ServiceResult<Vec<Bot>> {
+    let tenant_id = scope.tenant_id().to_owned();
+    Ok(state
+        .db
+        .run_in(scope.rows(), move |conn| {
+            bots::table
+                .filter(bots::tenant_id.eq(tenant_id))
+                .order(bots::created_at.desc())
+                .select(Bot::as_select())
+                .load(conn)
+        })
+        .await?)
+}
+
+/// One of the scope's bots; a foreign or missing id is NotFound.
+pub async fn find(state: &AppState, scope: &TenantScope, id: &str) -> ServiceResult<Bot> {
+    let (tenant_id, id) = (scope.tenant_id().to_owned(), id.to_owned());
+    state
+        .db
+        .run_in(scope.rows(), move |conn| {
+            bots::table
+                .filter(bots::id.eq(id))
+                .filter(bots::tenant_id.eq(tenant_id))
+                .select(Bot::as_select())
+                .first(conn)
+                .optional()
+        })
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Create a bot in the scope's workspace (owners and admins). It starts unpaired.
+pub async fn create(state: &AppState, scope: &TenantScope, raw_name: &str) -> ServiceResult<Bot> {
+    if !scope.role().can_edit_workspace() {
+        return Err(ServiceError::Forbidden(
+            "Only owners and admins can add bots.",
+        ));
+    }
+    let name =
+        normalize_name(raw_name, "bot name").map_err(|m| ServiceError::invalid("name", m))?;
+    let tenant_id = scope.tenant_id().to_owned();
+    let id = new_id();
+    let now = Utc::now().naive_utc();
+    state
+        .db
+        .run_in(scope.rows(), move |conn| {
+            diesel::insert_into(bots::table)
+                .values((
+                    bots::id.eq(&id),
+                    bots::tenant_id.eq(&tenant_id),
+                    bots::name.eq(&name),
+                    bots::transport.eq("sandbox"),
+                    bots::status.eq(BotStatus::Unpaired.as_str()),
+                    bots::created_at.eq(now),
+                    bots::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            find_in(conn, &id)?.ok_or(diesel::result::Error::NotFound)
+        })
+        .await
+        .map_err(Into::into)
+}
+
+/// Rename one of the scope's bots.
+pub async fn rename(
+    state: &AppState,
+    scope: &TenantScope,
+    id: &str,
+    raw_name: &str,
+) -> ServiceResult<()> {
+    let bot = find(state, scope, id).await?;
+    if !scope.role().can_edit_workspace() {
+        return Err(ServiceError::Forbidden(
+            "Only owners and admins can rename bots.",
+        ));
+    }
+    let name =
+        normalize_name(raw_name, "bot name").map_err(|m| ServiceError::invalid("name", m))?;
+    state
+        .db
+        .run_in(scope.rows(), move |conn| {
+            diesel::update(bots::table.find(&bot.id))
+                .set((
+                    bots::name.eq(name),
+                    bots::updated_at.eq(Utc::now().naive_utc()),
+                ))
+                .execute(conn)
+        })
+        .await?;
+    Ok(())
+}
+
+/// Forget the pairing: stop the bot, clear its owner; it must be scanned again.
+pub async fn unpair(state: &AppState, scope: &TenantScope, id: &str) -> ServiceResult<()> {
+    let bot = find(state, scope, id).await?;
+    if !scope.role().can_edit_workspace() {
+        return Err(ServiceError::Forbidden(
+            "Only owners and admins can unpair bots.",
+        ));
+    }
+    state.bots.stop(&bot.id).await;
+    state
+        .db
+        .run_in(scope.rows(), move |conn| {
+            diesel::update(bots::table.find(&bot.id))
+                .set((
+                    bots::owner_number.eq(None::<String>),
+                    bots::paired_at.eq(None::<NaiveDateTime>),
+                    bots::status.eq(BotStatus::Unpaired.as_str()),
+                    bots::status_reason.eq(None::<String>),
+                    bots::updated_at.eq(Utc::now().naive_utc()),
+                ))
+                .execute(conn)?;
+            diesel::delete(
+                crate::db::schema::sandbox_phones::table
+                    .filter(crate::db::schema::sandbox_phones::bot_id.eq(&bot.id)),
+            )
+            .execute(conn)
+        })
+        .await?;
+    Ok(())
+}
+
+/// Delete a bot: stop it and remove it with its messages, contacts and session.
+pub async fn delete(state: &AppState, scope: &TenantScope, id: &str) -> ServiceResult<()> {
+    let bot = find(state, scope, id).await?;
+    if !scope.role().can_edit_workspace() {
+        return Err(ServiceError::Forbidden(
+            "Only owners and admins can delete bots.",
+        ));
+    }
+    state.bots.stop(&bot.id).await;
+    state
+        .db
+        .run_in(scope.rows(), move |conn| {
+            diesel::delete(bots::table.find(&bot.id)).execute(conn)
+        })
+        .await?;
+    Ok(())
+}
+
+/// The bot a supervisor task runs, read with the system scope.
+pub async fn find_for_runtime(
+    db: &crate::db::Db,
+    id: &str,
+) -> Result<Option<Bot>, crate::db::DbError> {
+    let id = id.to_owned();
+    db.run_in(RowScope::System, move |conn| find_in(conn, &id))
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in [
+            BotStatus::Unpaired,
+            BotStatus::Pairing,
+            BotStatus::Connected,
+            BotStatus::Reconnecting,
+            BotStatus::LoggedOut,
+            BotStatus::Error,
+        ] {
+            assert_eq!(status.as_str().parse::<BotStatus>().unwrap(), status);
+        }
+        assert!("dancing".parse::<BotStatus>().is_err());
+    }
+}

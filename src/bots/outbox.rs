@@ -1,0 +1,137 @@
+//! The outbox: a reply is written here (in the same transaction as the message that caused
+//! it) before it is sent, and marked sent after, so a crash in between loses nothing. Sending
+//! is at least once: a crash after WhatsApp took a message but before it was marked sent
+//! sends it again on restart.
+
+use chrono::{Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::{messages, outbox};
+use crate::db::{Db, DbConn, DbError, RowScope};
+use crate::ids::new_id;
+
+/// Attempts before an entry is given up (marked failed, kept for inspection).
+pub const MAX_ATTEMPTS: i32 = 8;
+
+/// An entry to send.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct OutboxEntry {
+    pub id: String,
+    pub tenant_id: String,
+    pub bot_id: String,
+    pub to_number: String,
+    pub body: String,
+    pub attempts: i32,
+}
+
+/// Queue `body` to `to` within the caller's transaction.
+pub fn enqueue_in(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    bot_id: &str,
+    to: &str,
+    body: &str,
+) -> QueryResult<String> {
+    let id = new_id();
+    let now = Utc::now().naive_utc();
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::id.eq(&id),
+            outbox::tenant_id.eq(tenant_id),
+            outbox::bot_id.eq(bot_id),
+            outbox::to_number.eq(to),
+            outbox::body.eq(body),
+            outbox::next_attempt_at.eq(now),
+            outbox::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// Entries of `bot_id` due now, oldest first.
+pub async fn due(
+    db: &Db,
+    tenant_id: &str,
+    bot_id: &str,
+    limit: i64,
+) -> Result<Vec<OutboxEntry>, DbError> {
+    let (tenant_id, bot_id) = (tenant_id.to_owned(), bot_id.to_owned());
+    db.run_in(RowScope::Tenant(tenant_id), move |conn| {
+        outbox::table
+            .filter(outbox::bot_id.eq(bot_id))
+            .filter(outbox::sent_at.is_null())
+            .filter(outbox::attempts.lt(MAX_ATTEMPTS))
+            .filter(outbox::next_attempt_at.le(Utc::now().naive_utc()))
+            .order(outbox::created_at.asc())
+            .limit(limit)
+            .select(OutboxEntry::as_select())
+            .load(conn)
+    })
+    .await
+}
+
+/// The entry went out as WhatsApp message `wa_message_id`: mark it and record the message.
+pub async fn mark_sent(db: &Db, entry: &OutboxEntry, wa_message_id: &str) -> Result<(), DbError> {
+    let (entry, wa_id) = (entry.clone(), wa_message_id.to_owned());
+    db.run_in(RowScope::Tenant(entry.tenant_id.clone()), move |conn| {
+        let now = Utc::now().naive_utc();
+        diesel::update(outbox::table.find(&entry.id))
+            .set(outbox::sent_at.eq(Some(now)))
+            .execute(conn)?;
+        diesel::insert_into(messages::table)
+            .values((
+                messages::id.eq(new_id()),
+                messages::tenant_id.eq(&entry.tenant_id),
+                messages::bot_id.eq(&entry.bot_id),
+                messages::direction.eq("out"),
+                messages::wa_message_id.eq(&wa_id),
+                messages::contact_number.eq(&entry.to_number),
+                messages::body.eq(&entry.body),
+                messages::status.eq("sent"),
+                messages::created_at.eq(now),
+            ))
+            .execute(conn)
+            .map(drop)
+    })
+    .await
+}
+
+/// When to try again after `attempts` failures: 2, 4, 8 … seconds, at most 5 minutes.
+pub fn retry_at(now: NaiveDateTime, attempts: i32) -> NaiveDateTime {
+    let seconds = 2_i64
+        .saturating_pow(u32::try_from(attempts.clamp(1, 30)).unwrap_or(1))
+        .min(300);
+    now + Duration::seconds(seconds)
+}
+
+/// Sending failed: count the attempt and schedule the next.
+pub async fn mark_failed(db: &Db, entry: &OutboxEntry, error: &str) -> Result<(), DbError> {
+    let (entry, error) = (entry.clone(), error.to_owned());
+    db.run_in(RowScope::Tenant(entry.tenant_id.clone()), move |conn| {
+        let attempts = entry.attempts + 1;
+        diesel::update(outbox::table.find(&entry.id))
+            .set((
+                outbox::attempts.eq(attempts),
+                outbox::last_error.eq(Some(error)),
+                outbox::next_attempt_at.eq(retry_at(Utc::now().naive_utc(), attempts)),
+            ))
+            .execute(conn)
+            .map(drop)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_five_minutes() {
+        let now = Utc::now().naive_utc();
+        assert_eq!(retry_at(now, 1) - now, Duration::seconds(2));
+        assert_eq!(retry_at(now, 3) - now, Duration::seconds(8));
+        assert_eq!(retry_at(now, 20) - now, Duration::seconds(300));
+    }
+}

@@ -1,0 +1,402 @@
+//! The bot supervisor: one tokio task per running bot. A task that fails is restarted with
+//! exponential backoff and jitter; on shutdown every task is told to stop and given time to
+//! send what its outbox holds.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::model::{self, Bot, BotStatus};
+use super::outbox;
+use super::pipeline::{self, Outcome};
+use super::transport::sandbox::{SandboxHub, SandboxTransport};
+use super::transport::{Transport, TransportEvent};
+use crate::cache::Cache;
+use crate::db::{Db, RowScope};
+
+/// The longest wait between restarts of a failing bot.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How often a bot looks at its outbox even without a nudge (retries come due).
+const OUTBOX_POLL: Duration = Duration::from_secs(1);
+
+/// How long the current QR code of a bot is kept in the cache.
+fn qr_key(bot_id: &str) -> String {
+    format!("bot:{bot_id}:qr")
+}
+
+struct RunningBot {
+    cancel: CancellationToken,
+    handle: JoinHandle<()>,
+}
+
+struct Inner {
+    /// Where bot tasks run: the main runtime, not an HTTP worker's (those stop first on
+    /// shutdown). Unset until `start_all`; until then the caller's runtime is used.
+    runtime: std::sync::OnceLock<tokio::runtime::Handle>,
+    db: Db,
+    cache: Cache,
+    base_url: String,
+    sandbox: SandboxHub,
+    tasks: Mutex<HashMap<String, RunningBot>>,
+    /// Nudges a bot's task to look at its outbox now.
+    outbox_nudges: Mutex<HashMap<String, Arc<Notify>>>,
+}
+
+/// Runs the bots of this process; cheap to clone.
+#[derive(Clone)]
+pub struct BotSupervisor {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for BotSupervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BotSupervisor")
+            .field("running", &self.running_count())
+            .finish()
+    }
+}
+
+impl BotSupervisor {
+    /// A supervisor with no bots running yet.
+    pub fn new(db: Db, cache: Cache, base_url: &str) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                runtime: std::sync::OnceLock::new(),
+                db,
+                cache,
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                sandbox: SandboxHub::default(),
+                tasks: Mutex::new(HashMap::new()),
+                outbox_nudges: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The sandbox's phone-to-bot routes.
+    pub fn sandbox(&self) -> &SandboxHub {
+        &self.inner.sandbox
+    }
+
+    /// How many bot tasks are running.
+    pub fn running_count(&self) -> usize {
+        self.inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Whether `bot_id` has a running task.
+    pub fn is_running(&self, bot_id: &str) -> bool {
+        self.inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(bot_id)
+            .is_some_and(|t| !t.handle.is_finished())
+    }
+
+    /// Start every paired bot (at boot), on the calling runtime.
+    pub async fn start_all(&self) -> Result<usize, crate::db::DbError> {
+        let _ = self.inner.runtime.set(tokio::runtime::Handle::current());
+        let bots = self
+            .inner
+            .db
+            .run_in(RowScope::System, model::runnable_in)
+            .await?;
+        for bot in &bots {
+            self.ensure_running(&bot.id);
+        }
+        Ok(bots.len())
+    }
+
+    /// Start the bot's task unless it runs already (pairing an unpaired bot starts it too).
+    pub fn ensure_running(&self, bot_id: &str) {
+        let mut tasks = self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        if tasks.get(bot_id).is_some_and(|t| !t.handle.is_finished()) {
+            return;
+        }
+        let cancel = CancellationToken::new();
+        let task = supervise(self.clone(), bot_id.to_owned(), cancel.clone());
+        let handle = match self.inner.runtime.get() {
+            Some(runtime) => runtime.spawn(task),
+            None => tokio::spawn(task),
+        };
+        tasks.insert(bot_id.to_owned(), RunningBot { cancel, handle });
+    }
+
+    /// Stop the bot's task and wait for it.
+    pub async fn stop(&self, bot_id: &str) {
+        let running = self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(bot_id);
+        if let Some(running) = running {
+            running.cancel.cancel();
+            let _ = running.handle.await;
+        }
+    }
+
+    /// Stop every task, giving them `grace` in all to flush their outboxes.
+    pub async fn shutdown(&self, grace: Duration) {
+        let running: Vec<RunningBot> = self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, r)| r)
+            .collect();
+        for bot in &running {
+            bot.cancel.cancel();
+        }
+        let all = futures_join_all(running.into_iter().map(|r| r.handle));
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("some bots did not stop within the grace period");
+        }
+    }
+
+    /// Wake the bot's task to send its outbox now.
+    pub fn nudge_outbox(&self, bot_id: &str) {
+        self.nudge(bot_id).notify_one();
+    }
+
+    fn nudge(&self, bot_id: &str) -> Arc<Notify> {
+        self.inner
+            .outbox_nudges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(bot_id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// The QR payload the bot shows now, if pairing.
+    pub async fn current_qr(&self, bot_id: &str) -> Option<String> {
+        self.inner.cache.get(&qr_key(bot_id)).await.ok().flatten()
+    }
+}
+
+async fn futures_join_all(handles: impl Iterator<Item = JoinHandle<()>>) {
+    for handle in handles {
+        let _ = handle.await;
+    }
+}
+
+/// Exponential backoff with jitter: 1, 2, 4 … seconds up to a minute, ±25 %.
+pub fn backoff(failures: u32) -> Duration {
+    let base = Duration::from_secs(1u64 << failures.min(6)).min(MAX_BACKOFF);
+    let jitter: f64 = rand::random::<f64>() * 0.5 + 0.75;
+    base.mul_f64(jitter)
+}
+
+/// Why one run of a bot ended.
+enum RunEnd {
+    /// Told to stop, or the bot is gone or logged out: do not restart.
+    Stop,
+    /// Failed: restart after a backoff.
+    Failed(String),
+}
+
+async fn supervise(supervisor: BotSupervisor, bot_id: String, cancel: CancellationToken) {
+    let mut failures = 0u32;
+    loop {
+        // The run is its own task so that a panic in it is caught here, not in the supervisor.
+        let run = tokio::spawn(run_bot(supervisor.clone(), bot_id.clone(), cancel.clone()));
+        let end = match run.await {
+            Ok(end) => end,
+            Err(e) => RunEnd::Failed(format!("bot task panicked: {e}")),
+        };
+        match end {
+            RunEnd::Stop => return,
+            RunEnd::Failed(reason) => {
+                failures += 1;
+                tracing::warn!(bot_id, failures, %reason, "bot task failed; restarting");
+                set_status(&supervisor, &bot_id, BotStatus::Reconnecting, Some(&reason)).await;
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep(backoff(failures)) => {}
+                }
+            }
+        }
+    }
+}
+
+async fn set_status(
+    supervisor: &BotSupervisor,
+    bot_id: &str,
+    status: BotStatus,
+    reason: Option<&str>,
+) {
+    let (id, reason) = (bot_id.to_owned(), reason.map(str::to_owned));
+    let result = supervisor
+        .inner
+        .db
+        .run_in(RowScope::System, move |conn| {
+            model::set_status_in(conn, &id, status, reason.as_deref())
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!(bot_id, error = %e, "could not record bot status");
+    }
+}
+
+async fn run_bot(supervisor: BotSupervisor, bot_id: String, cancel: CancellationToken) -> RunEnd {
+    let inner = &supervisor.inner;
+    let mut bot = match model::find_for_runtime(&inner.db, &bot_id).await {
+        Ok(Some(bot)) => bot,
+        Ok(None) => return RunEnd::Stop,
+        Err(e) => return RunEnd::Failed(e.to_string()),
+    };
+    let (events_tx, mut events) = mpsc::channel(256);
+    let transport = match bot.transport.as_str() {
+        "sandbox" => Transport::Sandbox(SandboxTransport::connect(
+            &bot.id,
+            bot.is_paired(),
+            &inner.base_url,
+            inner.sandbox.clone(),
+            inner.cache.clone(),
+            events_tx,
+        )),
+        other => return RunEnd::Failed(format!("transport `{other}` is not available")),
+    };
+    let nudge = supervisor.nudge(&bot.id);
+    let mut poll = tokio::time::interval(OUTBOX_POLL);
+    let end = loop {
+        tokio::select! {
+            () = cancel.cancelled() => {
+                // Shutting down: send what is queued before letting go.
+                flush_outbox(&supervisor, &bot, &transport).await;
+                break RunEnd::Stop;
+            }
+            event = events.recv() => {
+                let Some(event) = event else { break RunEnd::Failed("transport closed".into()) };
+                match handle_event(&supervisor, &mut bot, &transport, event).await {
+                    Ok(true) => {}
+                    Ok(false) => break RunEnd::Stop,
+                    Err(reason) => break RunEnd::Failed(reason),
+                }
+            }
+            () = nudge.notified() => flush_outbox(&supervisor, &bot, &transport).await,
+            _ = poll.tick() => flush_outbox(&supervisor, &bot, &transport).await,
+        }
+    };
+    transport.close().await;
+    end
+}
+
+/// Act on one transport event; `Ok(false)` ends the bot's run for good.
+async fn handle_event(
+    supervisor: &BotSupervisor,
+    bot: &mut Bot,
+    transport: &Transport,
+    event: TransportEvent,
+) -> Result<bool, String> {
+    let inner = &supervisor.inner;
+    match event {
+        TransportEvent::Qr { payload, valid_for } => {
+            let stored = inner
+                .cache
+                .set(&qr_key(&bot.id), &payload, Some(valid_for))
+                .await;
+            if let Err(e) = stored {
+                tracing::warn!(bot_id = %bot.id, error = %e, "could not store the QR code");
+            }
+            if bot.status() != BotStatus::Pairing {
+                set_status(supervisor, &bot.id, BotStatus::Pairing, None).await;
+                bot.status = BotStatus::Pairing.as_str().to_owned();
+            }
+        }
+        TransportEvent::Paired { owner_number } => {
+            let (id, owner) = (bot.id.clone(), owner_number.clone());
+            inner
+                .db
+                .run_in(RowScope::System, move |conn| {
+                    model::set_owner_in(conn, &id, &owner)
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = inner.cache.delete(&qr_key(&bot.id)).await;
+            transport.paired();
+            bot.owner_number = Some(owner_number);
+            bot.status = BotStatus::Connected.as_str().to_owned();
+            tracing::info!(bot_id = %bot.id, "bot paired");
+        }
+        TransportEvent::Connected => {
+            set_status(supervisor, &bot.id, BotStatus::Connected, None).await;
+            bot.status = BotStatus::Connected.as_str().to_owned();
+        }
+        TransportEvent::Message(message) => {
+            match pipeline::handle_inbound(&inner.db, bot, message).await {
+                Ok(Outcome::Replied(_)) => flush_outbox(supervisor, bot, transport).await,
+                Ok(Outcome::Stored | Outcome::Duplicate) => {}
+                // Not stored, so not acknowledged: the sender's side delivers it again.
+                Err(e) => return Err(format!("could not store an inbound message: {e}")),
+            }
+        }
+        TransportEvent::Receipt {
+            message_id,
+            delivery,
+        } => {
+            if let Err(e) = pipeline::record_receipt(&inner.db, bot, &message_id, delivery).await {
+                tracing::warn!(bot_id = %bot.id, error = %e, "could not record a receipt");
+            }
+        }
+        TransportEvent::Disconnected { reason } => {
+            return Err(reason);
+        }
+        TransportEvent::LoggedOut => {
+            set_status(
+                supervisor,
+                &bot.id,
+                BotStatus::LoggedOut,
+                Some("the phone removed this linked device"),
+            )
+            .await;
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Send every due outbox entry of the bot.
+async fn flush_outbox(supervisor: &BotSupervisor, bot: &Bot, transport: &Transport) {
+    let db = &supervisor.inner.db;
+    let entries = match outbox::due(db, &bot.tenant_id, &bot.id, 50).await {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::warn!(bot_id = %bot.id, error = %e, "could not read the outbox");
+            return;
+        }
+    };
+    for entry in entries {
+        let result = match transport.send_text(&entry.to_number, &entry.body).await {
+            Ok(wa_id) => outbox::mark_sent(db, &entry, &wa_id).await,
+            Err(e) => outbox::mark_failed(db, &entry, &e.to_string()).await,
+        };
+        if let Err(e) = result {
+            tracing::error!(bot_id = %bot.id, error = %e, "could not update the outbox");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_a_minute_with_jitter() {
+        for _ in 0..50 {
+            let first = backoff(1);
+            assert!(first >= Duration::from_millis(1500) && first <= Duration::from_millis(2500));
+            let late = backoff(20);
+            assert!(late >= Duration::from_secs(45) && late <= Duration::from_secs(75));
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The bot runtime on the sandbox transport, through the real app: create, pair by the QR
+//! link, chat, owner-only commands, dedup, the outbox, restarts.
+
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use diesel::prelude::*;
+use whatsdex::bots::transport::{InboundMessage, TransportEvent};
+use whatsdex::db::schema::{bots, messages, outbox};
+
+use crate::common::browser::{Browser, Page};
+use crate::common::{PASSWORD, Site};
+
+/// Poll `probe` every 50 ms for up to 10 s.
+macro_rules! eventually {
+    ($what:expr, $probe:expr) => {{
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(value) = $probe {
+                break value;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {}", $what);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }};
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let to = text[from..].find(end)? + from;
+    Some(&text[from..to])
+}
+
+/// Sign up, create a bot, open its pairing page; returns (bot id, pairing page).
+async fn bot_on_pairing_page<S, B>(owner: &mut Browser<S>) -> (String, Page)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    owner
+        .post(
+            "/signup",
+            &[
+                ("name", "Ana"),
+                ("email", "ana@example.com"),
+                ("password", PASSWORD),
+                ("workspace_name", "Lima Bakery"),
+            ],
+        )
+        .await;
+    let created = owner.post("/bots", &[("name", "Bakery bot")]).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let bot_id = between(created.location(), "/bots/", "/pair")
+        .unwrap()
+        .to_owned();
+    let page = eventually!("a QR code", {
+        let page = owner.get(&format!("/bots/{bot_id}/pair")).await;
+        page.body.contains("<svg").then_some(page)
+    });
+    (bot_id, page)
+}
+
+#[actix_web::test]
+async fn pair_with_the_sandbox_phone_then_ping_pong() {
+    let site = Site::start();
+    let app = site.app().await;
+    let mut owner = Browser::new(app.clone());
+    let (bot_id, page) = bot_on_pairing_page(&mut owner).await;
+    assert!(page.body.contains("Linked devices"));
+    let link = between(&page.body, r#"data-testid="sandbox-link" href=""#, "\"")
+        .unwrap()
+        .to_owned();
+    assert!(
+        link.starts_with("http://localhost:8080/sandbox/pair/"),
+        "{link}"
+    );
+    let path = link.trim_start_matches("http://localhost:8080").to_owned();
+
+    let mut phone = Browser::new(app.clone());
+    let form = phone.get(&path).await;
+    assert!(form.body.contains("Bakery bot"));
+    let bad = phone
+        .post(&path, &[("name", "Ana"), ("number", "12")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("country code"));
+    let paired = phone
+        .post(&path, &[("name", "Ana"), ("number", "+44 7700 900123")])
+        .await;
+    assert_eq!(paired.status, StatusCode::SEE_OTHER, "{}", paired.body);
+    let phone_path = paired.location().to_owned();
+    assert_eq!(
+        phone.get(&path).await.status,
+        StatusCode::NOT_FOUND,
+        "a QR link pairs once"
+    );
+
+    eventually!("connected", {
+        let status = owner.get(&format!("/bots/{bot_id}/pair/status")).await;
+        status
+            .body
+            .contains("Connected as +447700900123")
+            .then_some(())
+    });
+    let owner_number: Option<String> = site
+        .query(|c| bots::table.select(bots::owner_number).first(c))
+        .await;
+    assert_eq!(owner_number.as_deref(), Some("447700900123"));
+
+    let sent = phone
+        .post(&format!("{phone_path}/send"), &[("text", "ping")])
+        .await;
+    assert_eq!(sent.status, StatusCode::OK);
+    eventually!("pong", {
+        let chat = phone.get(&format!("{phone_path}/chat")).await;
+        chat.body
+            .contains(r#"data-direction="out""#)
+            .then_some(())
+            .filter(|_| chat.body.contains("pong"))
+    });
+    let owner_status = phone
+        .post(&format!("{phone_path}/send"), &[("text", "!status")])
+        .await;
+    assert_eq!(owner_status.status, StatusCode::OK);
+    eventually!("status line", {
+        let chat = phone.get(&format!("{phone_path}/chat")).await;
+        chat.body.contains("Bakery bot is connected").then_some(())
+    });
+}
+
+#[actix_web::test]
+async fn owner_only_commands_are_refused_to_strangers() {
+    let site = Site::start();
+    let app = site.app().await;
+    let mut owner = Browser::new(app.clone());
+    let (bot_id, page) = bot_on_pairing_page(&mut owner).await;
+    let link = between(&page.body, r#"data-testid="sandbox-link" href=""#, "\"")
+        .unwrap()
+        .to_owned();
+    let mut owner_phone = Browser::new(app.clone());
+    owner_phone
+        .post(
+            link.trim_start_matches("http://localhost:8080"),
+            &[("name", "Ana"), ("number", "447700900123")],
+        )
+        .await;
+    eventually!("connected", {
+        let status = owner.get(&format!("/bots/{bot_id}/pair/status")).await;
+        status.body.contains("Connected as").then_some(())
+    });
+    let customer = owner
+        .post(
+            &format!("/bots/{bot_id}/sandbox-phone"),
+            &[("name", "Carl"), ("number", "+351 912 345 678")],
+        )
+        .await;
+    let mut carl = Browser::new(app.clone());
+    let carl_path = customer.location().to_owned();
+    assert!(
+        carl_path.starts_with("/sandbox/phone/"),
+        "{}",
+        customer.body
+    );
+    let sent = carl
+        .post(&format!("{carl_path}/send"), &[("text", "!status")])
+        .await;
+    assert_eq!(sent.status, StatusCode::OK);
+    eventually!("refusal", {
+        let chat = carl.get(&format!("{carl_path}/chat")).await;
+        // The apostrophe is HTML-escaped in the page.
+        chat.body.contains("owner can use !status.").then_some(())
+    });
+}
+
+#[actix_web::test]
+async fn an_inbound_message_is_stored_once_even_when_delivered_twice() {
+    let site = Site::start();
+    let app = site.app().await;
+    let mut owner = Browser::new(app.clone());
+    let (bot_id, page) = bot_on_pairing_page(&mut owner).await;
+    let link = between(&page.body, r#"data-testid="sandbox-link" href=""#, "\"")
+        .unwrap()
+        .to_owned();
+    Browser::new(app.clone())
+        .post(
+            link.trim_start_matches("http://localhost:8080"),
+            &[("name", "Ana"), ("number", "447700900123")],
+        )
+        .await;
+    eventually!(
+        "connected",
+        site.state.bots.is_running(&bot_id).then_some(())
+    );
+    let message = InboundMessage {
+        id: "3EB0REDELIVERED".into(),
+        from: "351912345678".into(),
+        from_name: None,
+        text: "ping".into(),
+    };
+    for _ in 0..2 {
+        site.state
+            .bots
+            .sandbox()
+            .deliver(&bot_id, TransportEvent::Message(message.clone()))
+            .await
+            .unwrap();
+    }
+    let counts = eventually!("one reply", {
+        let counts: (i64, i64) = site
+            .query(|c| {
+                let inbound = messages::table
+                    .filter(messages::wa_message_id.eq("3EB0REDELIVERED"))
+                    .count()
+                    .get_result(c)?;
+                let replies = outbox::table
+                    .filter(outbox::sent_at.is_not_null())
+                    .count()
+                    .get_result(c)?;
+                Ok((inbound, replies))
+            })
+            .await;
+        (counts.1 >= 1).then_some(counts)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let replies: i64 = site.query(|c| outbox::table.count().get_result(c)).await;
+    assert_eq!(counts.0, 1, "stored once");
+    assert_eq!(replies, 1, "answered once");
+}
+
+#[actix_web::test]
+async fn a_queued_reply_is_sent_after_a_restart_and_paired_bots_resume() {
+    let site = Site::start();
+    let app = site.app().await;
+    let mut owner = Browser::new(app.clone());
+    let (bot_id, page) = bot_on_pairing_page(&mut owner).await;
+    let link = between(&page.body, r#"data-testid="sandbox-link" href=""#, "\"")
+        .unwrap()
+        .to_owned();
+    Browser::new(app.clone())
+        .post(
+            link.trim_start_matches("http://localhost:8080"),
+            &[("name", "Ana"), ("number", "447700900123")],
+        )
+        .await;
+    eventually!("paired", {
+        let owner: Option<String> = site
+            .query(|c| bots::table.select(bots::owner_number).first(c))
+            .await;
+        owner.map(|_| ())
+    });
+    // The process "crashes": its bots stop without sending anything more.
+    site.state.bots.shutdown(Duration::from_secs(5)).await;
+    // A reply had been decided (written to the outbox) but not sent.
+    let (tenant_id, bot): (String, String) = site
+        .query(|c| bots::table.select((bots::tenant_id, bots::id)).first(c))
+        .await;
+    let (t, b) = (tenant_id.clone(), bot.clone());
+    site.query(move |c| {
+        whatsdex::bots::outbox::enqueue_in(c, &t, &b, "351912345678", "sorry for the wait")
+    })
+    .await;
+
+    // A new process on the same database.
+    let restarted = whatsdex::server::prepare(site.state.config.as_ref().clone(), false).unwrap();
+    assert_eq!(restarted.bots.start_all().await.unwrap(), 1);
+    assert!(restarted.bots.is_running(&bot_id));
+    eventually!("the queued reply sent", {
+        let sent: Option<String> = site
+            .query(|c| {
+                messages::table
+                    .filter(messages::direction.eq("out"))
+                    .filter(messages::body.eq("sorry for the wait"))
+                    .select(messages::status)
+                    .first(c)
+                    .optional()
+            })
+            .await;
+        sent.filter(|status| status == "delivered")
+    });
+    let status: String = site
+        .query(|c| bots::table.select(bots::status).first(c))
+        .await;
+    assert_eq!(status, "connected");
+    restarted.bots.shutdown(Duration::from_secs(5)).await;
+}
+
+#[actix_web::test]
+async fn foreign_bot_ids_are_404() {
+    let site = Site::start();
+    let app = site.app().await;
+    let mut owner = Browser::new(app.clone());
+    let (bot_id, _) = bot_on_pairing_page(&mut owner).await;
+    let mut other = Browser::new(app.clone());
+    other
+        .post(
+            "/signup",
+            &[
+                ("name", "Bob"),
+                ("email", "bob@example.com"),
+                ("password", PASSWORD),
+                ("workspace_name", "Bob's"),
+            ],
+        )
+        .await;
+    for path in [
+        format!("/bots/{bot_id}/pair"),
+        format!("/bots/{bot_id}/pair/status"),
+    ] {
+        assert_eq!(
+            other.get(&path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    for path in ["rename", "unpair", "delete", "sandbox-phone"] {
+        let page = other
+            .post(
+                &format!("/bots/{bot_id}/{path}"),
+                &[("name", "X"), ("number", "447700900999")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let left: i64 = site
+        .query(|c| {
+            bots::table
+                .filter(bots::name.eq("Bakery bot"))
+                .count()
+                .get_result(c)
+        })
+        .await;
+    assert_eq!(left, 1);
+}
