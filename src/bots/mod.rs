@@ -2,6 +2,7 @@
 //! them to WhatsApp (or the sandbox), and the pipeline every inbound message goes through.
 
 pub mod commands;
+pub mod lease;
 pub mod model;
 pub mod outbox;
 pub mod pipeline;

@@ -94,6 +94,8 @@ pub struct Bot {
     pub paired_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The instance running it now.
+    pub running_on: Option<String>,
 }
 
 impl Bot {
@@ -145,6 +147,14 @@ pub fn set_owner_in(conn: &mut DbConn, id: &str, owner_number: &str) -> QueryRes
             bots::status_reason.eq(None::<String>),
             bots::updated_at.eq(now),
         ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Record which instance runs the bot (`None`: none).
+pub fn set_running_on_in(conn: &mut DbConn, id: &str, instance: Option<&str>) -> QueryResult<()> {
+    diesel::update(bots::table.find(id))
+        .set(bots::running_on.eq(instance))
         .execute(conn)
         .map(drop)
 }

@@ -10,6 +10,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::lease::{self, Leases};
 use super::model::{self, Bot, BotStatus};
 use super::outbox;
 use super::pipeline::{self, Outcome};
@@ -34,6 +35,9 @@ struct RunningBot {
 }
 
 struct Inner {
+    /// This process, as lease holder: host, process id and a random tag.
+    instance: String,
+    leases: Leases,
     /// Where bot tasks run: the main runtime, not an HTTP worker's (those stop first on
     /// shutdown). Unset until `start_all`; until then the caller's runtime is used.
     runtime: std::sync::OnceLock<tokio::runtime::Handle>,
@@ -65,6 +69,8 @@ impl BotSupervisor {
     pub fn new(db: Db, cache: Cache, base_url: &str) -> Self {
         Self {
             inner: Arc::new(Inner {
+                instance: instance_name(),
+                leases: Leases::for_deployment(&cache, &db),
                 runtime: std::sync::OnceLock::new(),
                 db,
                 cache,
@@ -74,6 +80,11 @@ impl BotSupervisor {
                 outbox_nudges: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// This process's name as a lease holder.
+    pub fn instance(&self) -> &str {
+        &self.inner.instance
     }
 
     /// The sandbox's phone-to-bot routes.
@@ -183,6 +194,15 @@ impl BotSupervisor {
     }
 }
 
+fn instance_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "instance".to_owned());
+    format!(
+        "{host}:{}:{:04x}",
+        std::process::id(),
+        rand::random::<u16>()
+    )
+}
+
 async fn futures_join_all(handles: impl Iterator<Item = JoinHandle<()>>) {
     for handle in handles {
         let _ = handle.await;
@@ -200,6 +220,8 @@ pub fn backoff(failures: u32) -> Duration {
 enum RunEnd {
     /// Told to stop, or the bot is gone or logged out: do not restart.
     Stop,
+    /// Another instance holds the bot now: wait for the lease again.
+    LeaseLost,
     /// Failed: restart after a backoff.
     Failed(String),
 }
@@ -207,24 +229,122 @@ enum RunEnd {
 async fn supervise(supervisor: BotSupervisor, bot_id: String, cancel: CancellationToken) {
     let mut failures = 0u32;
     loop {
-        // The run is its own task so that a panic in it is caught here, not in the supervisor.
-        let run = tokio::spawn(run_bot(supervisor.clone(), bot_id.clone(), cancel.clone()));
-        let end = match run.await {
-            Ok(end) => end,
-            Err(e) => RunEnd::Failed(format!("bot task panicked: {e}")),
-        };
+        if !wait_for_lease(&supervisor, &bot_id, &cancel).await {
+            return;
+        }
+        set_running_on(&supervisor, &bot_id, Some(supervisor.instance())).await;
+        let end = run_while_leased(&supervisor, &bot_id, &cancel).await;
         match end {
-            RunEnd::Stop => return,
+            RunEnd::Stop => {
+                release(&supervisor, &bot_id).await;
+                return;
+            }
+            RunEnd::LeaseLost => {
+                tracing::warn!(bot_id, "lost the bot's lease to another instance");
+                failures = 0;
+            }
             RunEnd::Failed(reason) => {
                 failures += 1;
                 tracing::warn!(bot_id, failures, %reason, "bot task failed; restarting");
                 set_status(&supervisor, &bot_id, BotStatus::Reconnecting, Some(&reason)).await;
                 tokio::select! {
-                    () = cancel.cancelled() => return,
+                    () = cancel.cancelled() => {
+                        release(&supervisor, &bot_id).await;
+                        return;
+                    }
                     () = tokio::time::sleep(backoff(failures)) => {}
                 }
             }
         }
+    }
+}
+
+/// Wait until this instance holds the bot's lease; false when told to stop first.
+async fn wait_for_lease(
+    supervisor: &BotSupervisor,
+    bot_id: &str,
+    cancel: &CancellationToken,
+) -> bool {
+    loop {
+        match supervisor
+            .inner
+            .leases
+            .acquire(bot_id, supervisor.instance())
+            .await
+        {
+            Ok(true) => return true,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(bot_id, error = %e, "could not take the bot's lease"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return false,
+            () = tokio::time::sleep(lease::RENEW_EVERY) => {}
+        }
+    }
+}
+
+/// Run the bot, renewing its lease; stop the run if the lease is lost.
+async fn run_while_leased(
+    supervisor: &BotSupervisor,
+    bot_id: &str,
+    cancel: &CancellationToken,
+) -> RunEnd {
+    let run_cancel = cancel.child_token();
+    // The run is its own task so that a panic in it is caught here, not in the supervisor.
+    let mut run = tokio::spawn(run_bot(
+        supervisor.clone(),
+        bot_id.to_owned(),
+        run_cancel.clone(),
+    ));
+    let mut renew = tokio::time::interval(lease::RENEW_EVERY);
+    renew.tick().await;
+    loop {
+        tokio::select! {
+            result = &mut run => {
+                return match result {
+                    Ok(end) => end,
+                    Err(e) => RunEnd::Failed(format!("bot task panicked: {e}")),
+                };
+            }
+            _ = renew.tick() => {
+                let kept = supervisor.inner.leases.acquire(bot_id, supervisor.instance()).await;
+                if matches!(kept, Ok(false)) {
+                    run_cancel.cancel();
+                    let _ = run.await;
+                    return RunEnd::LeaseLost;
+                }
+                if let Err(e) = kept {
+                    // Keep running: the lease lasts a few renewals; a lasting failure lets it lapse.
+                    tracing::warn!(bot_id, error = %e, "could not renew the bot's lease");
+                }
+            }
+        }
+    }
+}
+
+async fn release(supervisor: &BotSupervisor, bot_id: &str) {
+    set_running_on(supervisor, bot_id, None).await;
+    if let Err(e) = supervisor
+        .inner
+        .leases
+        .release(bot_id, supervisor.instance())
+        .await
+    {
+        tracing::warn!(bot_id, error = %e, "could not release the bot's lease");
+    }
+}
+
+async fn set_running_on(supervisor: &BotSupervisor, bot_id: &str, instance: Option<&str>) {
+    let (id, instance) = (bot_id.to_owned(), instance.map(str::to_owned));
+    let result = supervisor
+        .inner
+        .db
+        .run_in(RowScope::System, move |conn| {
+            model::set_running_on_in(conn, &id, instance.as_deref())
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!(bot_id, error = %e, "could not record where the bot runs");
     }
 }
 

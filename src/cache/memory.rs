@@ -139,6 +139,28 @@ impl MemoryCache {
         self.with_entries(|entries, now| entries.remove(key).is_some_and(|e| e.is_live(now)))
     }
 
+    pub(super) fn extend_if_holder(&self, key: &str, value: &str, ttl: Duration) -> bool {
+        self.with_entries(|entries, now| match entries.get_mut(key) {
+            Some(entry) if entry.is_live(now) && entry.value == value => {
+                entry.expires_at = Some(now + ttl);
+                true
+            }
+            _ => false,
+        })
+    }
+
+    pub(super) fn delete_if_holder(&self, key: &str, value: &str) -> bool {
+        self.with_entries(|entries, now| {
+            let ours = entries
+                .get(key)
+                .is_some_and(|e| e.is_live(now) && e.value == value);
+            if ours {
+                entries.remove(key);
+            }
+            ours
+        })
+    }
+
     /// Entries held, live or expired but not yet swept.
     pub fn len(&self) -> usize {
         self.with_entries(|entries, _| entries.len())

@@ -112,6 +112,27 @@ impl Cache {
         }
     }
 
+    /// Extend `key`'s expiry to `ttl` if it holds `value`; true when extended.
+    pub async fn extend_if_holder(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        match self {
+            Self::Redis(r) => r.extend_if_holder(key, value, ttl).await,
+            Self::Memory(m) => Ok(m.extend_if_holder(key, value, ttl)),
+        }
+    }
+
+    /// Delete `key` if it holds `value`; true when deleted.
+    pub async fn delete_if_holder(&self, key: &str, value: &str) -> Result<bool, CacheError> {
+        match self {
+            Self::Redis(r) => r.delete_if_holder(key, value).await,
+            Self::Memory(m) => Ok(m.delete_if_holder(key, value)),
+        }
+    }
+
     /// Check the backend answers within `timeout`.
     pub async fn ping(&self, timeout: Duration) -> Result<(), CacheError> {
         match self {

@@ -18,6 +18,22 @@ end
 return value
 ";
 
+/// PEXPIRE only if the key still holds our value (a lease we own).
+const EXTEND_IF_HOLDER: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+";
+
+/// DEL only if the key still holds our value.
+const DELETE_IF_HOLDER: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
 /// A pool of Redis connections and the key prefix of this deployment.
 #[derive(Clone)]
 pub struct RedisCache {
@@ -128,6 +144,34 @@ impl RedisCache {
                 CacheError::Command(e)
             }
         })
+    }
+
+    pub(super) async fn extend_if_holder(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let done: i64 = Script::new(EXTEND_IF_HOLDER)
+            .key(self.key(key))
+            .arg(value)
+            .arg(ttl_millis(ttl))
+            .invoke_async(&mut self.connection().await?)
+            .await?;
+        Ok(done == 1)
+    }
+
+    pub(super) async fn delete_if_holder(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<bool, CacheError> {
+        let done: i64 = Script::new(DELETE_IF_HOLDER)
+            .key(self.key(key))
+            .arg(value)
+            .invoke_async(&mut self.connection().await?)
+            .await?;
+        Ok(done == 1)
     }
 
     pub(super) async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {

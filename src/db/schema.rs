@@ -123,6 +123,16 @@ diesel::table! {
         paired_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        running_on -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Which instance runs a bot (when Redis does not hold the lease).
+    bot_leases (bot_id) {
+        bot_id -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
     }
 }
 
@@ -197,6 +207,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     audit_events,
     bots,
+    bot_leases,
     contacts,
     messages,
     outbox,

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin_cli;
+mod bot_leases;
 mod bots;
 mod cache;
 mod common;

@@ -73,6 +73,9 @@ pub struct TestDatabase {
     pub app_url: String,
     /// What migrations run with (the schema owner on PostgreSQL).
     pub migrator_url: String,
+    /// This test's Redis keys start with it: tests share one Redis, processes of one test
+    /// share keys.
+    pub redis_prefix: String,
 }
 
 impl TestDatabase {
@@ -86,6 +89,7 @@ impl TestDatabase {
                 pg_name: None,
                 app_url: url.clone(),
                 migrator_url: url,
+                redis_prefix: format!("{}:", unique_name("wdx_test")),
             };
         }
         let admin_url = required("WHATSDEX_TEST_PG_ADMIN_URL");
@@ -115,6 +119,7 @@ impl TestDatabase {
             app_url: with_database(&app_base, &name),
             migrator_url: with_database(&migrator_base, &name),
             pg_name: Some(name),
+            redis_prefix: format!("{}:", unique_name("wdx_test")),
         }
     }
 
@@ -132,11 +137,7 @@ impl TestDatabase {
         if self.pg_name.is_some() {
             env.insert("MIGRATION_DATABASE_URL".into(), self.migrator_url.clone());
             env.insert("REDIS_URL".into(), redis_url());
-            // Tests run in parallel on one Redis: each gets its own keys.
-            env.insert(
-                "REDIS_KEY_PREFIX".into(),
-                format!("{}:", unique_name("wdx_test")),
-            );
+            env.insert("REDIS_KEY_PREFIX".into(), self.redis_prefix.clone());
         }
         env
     }

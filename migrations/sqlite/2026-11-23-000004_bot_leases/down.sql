@@ -1,0 +1,2 @@
+ALTER TABLE bots DROP COLUMN running_on;
+DROP TABLE bot_leases;
