@@ -1,5 +1,6 @@
 //! The HTTP side: the actix app factory, its middleware and its routes.
 
+mod access_log;
 pub mod assets;
 pub mod auth;
 mod client;
@@ -60,14 +61,16 @@ pub fn app(
                 Ok(response)
             }
         })
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<access_log::AccessLog>::new())
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
     use pages::*;
     cfg.route("/", web::get().to(landing::landing))
         .route("/health", web::get().to(health::liveness))
+        .route("/health", web::head().to(health::liveness))
         .route("/api/health", web::get().to(health::readiness))
+        .route("/api/health", web::head().to(health::readiness))
         .route("/static/{path:.*}", web::get().to(assets::serve))
         // Accounts
         .route("/signup", web::get().to(sign_up::form))

@@ -141,3 +141,20 @@ async fn probes_are_never_cached() {
         );
     }
 }
+
+#[actix_web::test]
+async fn probes_answer_head_requests_too() {
+    let db = TestDatabase::new();
+    let app = test::init_service(web::app(db.prepared_state())).await;
+    for path in ["/health", "/api/health"] {
+        let response = test::call_service(
+            &app,
+            test::TestRequest::default()
+                .method(actix_web::http::Method::HEAD)
+                .uri(path)
+                .to_request(),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK, "HEAD {path}");
+    }
+}
