@@ -104,6 +104,32 @@ pub fn record(
     )
 }
 
+/// Record an account event (a password change, a failed sign-in) in every workspace the
+/// person belongs to, so each owner sees it; once without a workspace if they have none.
+pub fn record_in_workspaces_of(
+    conn: &mut DbConn,
+    action: Action,
+    user_id: &str,
+    detail: &str,
+    client: &ClientInfo,
+) -> QueryResult<()> {
+    let workspaces = crate::tenants::members::workspaces_of_in(conn, user_id)?;
+    if workspaces.is_empty() {
+        return record(conn, action, None, Some(user_id), detail, client);
+    }
+    for workspace in workspaces {
+        record(
+            conn,
+            action,
+            Some(&workspace.tenant_id),
+            Some(user_id),
+            detail,
+            client,
+        )?;
+    }
+    Ok(())
+}
+
 /// Like [`record`], naming the actor by the email they typed (a failed sign-in).
 pub fn record_as(
     conn: &mut DbConn,

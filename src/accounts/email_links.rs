@@ -11,7 +11,6 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{new_token, token_hash};
 use crate::mail::Email;
 use crate::state::AppState;
-use crate::tenants::members;
 use crate::validation::normalize_email;
 
 /// What a link is for.
@@ -133,16 +132,7 @@ pub async fn verify_email(state: &AppState, token: &str, client: &ClientInfo) ->
             } else {
                 Action::EmailChanged
             };
-            for workspace in members::workspaces_of_in(conn, &user_id)? {
-                audit::record(
-                    conn,
-                    action,
-                    Some(&workspace.tenant_id),
-                    Some(&user_id),
-                    &email,
-                    &client,
-                )?;
-            }
+            audit::record_in_workspaces_of(conn, action, &user_id, &email, &client)?;
             Ok(())
         })
         .await
@@ -215,22 +205,8 @@ pub async fn reset_password(
         .db
         .transaction(RowScope::System, move |conn| -> ServiceResult<String> {
             let (user_id, _) = redeem(conn, &token, Purpose::ResetPassword)?;
-            diesel::update(users_table::table.find(&user_id))
-                .set((
-                    users_table::password_hash.eq(&hash),
-                    users_table::updated_at.eq(Utc::now().naive_utc()),
-                ))
-                .execute(conn)?;
-            for workspace in members::workspaces_of_in(conn, &user_id)? {
-                audit::record(
-                    conn,
-                    Action::PasswordReset,
-                    Some(&workspace.tenant_id),
-                    Some(&user_id),
-                    "",
-                    &client,
-                )?;
-            }
+            users::set_password_hash_in(conn, &user_id, &hash)?;
+            audit::record_in_workspaces_of(conn, Action::PasswordReset, &user_id, "", &client)?;
             Ok(user_id)
         })
         .await?;

@@ -104,23 +104,14 @@ pub async fn change_password(
     state
         .db
         .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
-            diesel::update(users_table::table.find(&user_id))
-                .set((
-                    users_table::password_hash.eq(&hash),
-                    users_table::updated_at.eq(Utc::now().naive_utc()),
-                ))
-                .execute(conn)?;
-            for workspace in members::workspaces_of_in(conn, &user_id)? {
-                audit::record(
-                    conn,
-                    Action::PasswordChanged,
-                    Some(&workspace.tenant_id),
-                    Some(&user_id),
-                    "",
-                    &client,
-                )?;
-            }
-            Ok(())
+            users::set_password_hash_in(conn, &user_id, &hash)?;
+            Ok(audit::record_in_workspaces_of(
+                conn,
+                Action::PasswordChanged,
+                &user_id,
+                "",
+                &client,
+            )?)
         })
         .await?;
     sessions::end_all_for_user(state, &session.user_id, Some(&session.id)).await?;

@@ -72,30 +72,17 @@ pub async fn sign_in(
 
 /// Tell each workspace owner about a failed attempt on their member's account.
 async fn record_failure(state: &AppState, user: &User, client: &ClientInfo) -> ServiceResult<()> {
-    let workspaces = members::workspaces_of(state, &user.id).await?;
     let (user_id, client) = (user.id.clone(), client.clone());
     state
         .db
         .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
-            let tenants: Vec<Option<&str>> = if workspaces.is_empty() {
-                vec![None]
-            } else {
-                workspaces
-                    .iter()
-                    .map(|w| Some(w.tenant_id.as_str()))
-                    .collect()
-            };
-            for tenant_id in tenants {
-                audit::record(
-                    conn,
-                    Action::SignInFailed,
-                    tenant_id,
-                    Some(&user_id),
-                    "wrong password",
-                    &client,
-                )?;
-            }
-            Ok(())
+            Ok(audit::record_in_workspaces_of(
+                conn,
+                Action::SignInFailed,
+                &user_id,
+                "wrong password",
+                &client,
+            )?)
         })
         .await
 }

@@ -70,6 +70,17 @@ pub fn find_by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
         .optional()
 }
 
+/// Store a new password hash for `user_id`.
+pub fn set_password_hash_in(conn: &mut DbConn, user_id: &str, hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::password_hash.eq(hash),
+            users::updated_at.eq(chrono::Utc::now().naive_utc()),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Whether a database error is the unique index on email refusing a duplicate.
 pub fn is_duplicate_email(e: &diesel::result::Error) -> bool {
     matches!(

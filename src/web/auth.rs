@@ -192,6 +192,25 @@ pub fn session_cookie(token: String, remember: bool, secure: bool) -> Cookie<'st
     cookie
 }
 
+/// The redirect after a sign-in or sign-up: the new session's cookie and, with a new session,
+/// a new CSRF token.
+pub fn signed_in_redirect(
+    location: &str,
+    token: String,
+    remember: bool,
+    state: &AppState,
+) -> Result<actix_web::HttpResponse, AppError> {
+    let secure = state.config.app_base_url.scheme() == "https";
+    let mut response = super::error::redirect(location);
+    response
+        .add_cookie(&session_cookie(token, remember, secure))
+        .map_err(AppError::internal)?;
+    response
+        .add_cookie(&super::csrf::cookie(crate::ids::new_token(), secure))
+        .map_err(AppError::internal)?;
+    Ok(response)
+}
+
 /// A cookie that makes the browser forget its session.
 pub fn cleared_session_cookie() -> Cookie<'static> {
     let mut cookie = Cookie::build(SESSION_COOKIE, "").path("/").finish();

@@ -14,7 +14,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
-import { DESKTOP, MOBILE, baseUrl, launchBrowser, openPage, screenshot, visit } from './helpers.mjs';
+import {
+  DESKTOP,
+  MOBILE,
+  baseUrl,
+  launchBrowser,
+  openPage,
+  screenshot,
+  visit,
+} from './helpers.mjs';
 
 const BASE = baseUrl();
 const RUN = `${Date.now()}${Math.floor(Math.random() * 1000)}`;
@@ -35,15 +43,19 @@ const literal = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 let owner; // Ana's browser, desktop size
 let phone; // the simulated phone's browser, phone size
 let ana; // { page, problems, ... } from openPage, in Ana's browser
-let ana2; // a second page of Ana's, for the bots list after pairing
 let ph; // the same, in the phone's browser
+let ana2; // a second page of Ana's, for the bots list after pairing
 let botId;
 let pairUrl; // decoded from the QR code
 let phoneUrl;
 
 // Polling endpoints. A poll in flight when its page navigates away (a form submission)
 // is aborted by the browser; that is not an error of the page. Anything else is.
-const POLLS = [/^\/bots\/rows$/, /^\/bots\/[^/]+\/pair\/status$/, /^\/sandbox\/phone\/[^/]+\/chat$/];
+const POLLS = [
+  /^\/bots\/rows$/,
+  /^\/bots\/[^/]+\/pair\/status$/,
+  /^\/sandbox\/phone\/[^/]+\/chat$/,
+];
 const tolerated = new WeakMap(); // session -> Set of failedRequests entries to ignore
 
 /** Run `leave` (which navigates the page away) and tolerate aborted polls meanwhile. */
@@ -61,9 +73,10 @@ async function navigateAway(session, leave) {
 
 function assertNoProblems(who, session) {
   const ignore = tolerated.get(session) ?? new Set();
+  const prefix = 'failed request: ';
   const unexpected = session
     .problems()
-    .filter((p) => !(p.startsWith('failed request: ') && ignore.has(p.slice('failed request: '.length))));
+    .filter((p) => !(p.startsWith(prefix) && ignore.has(p.slice(prefix.length))));
   assert.deepEqual(unexpected, [], `${who}: no console errors, page errors or failed requests`);
 }
 
@@ -112,7 +125,8 @@ async function decodeQr(page) {
       const svg = page.locator('[data-testid=qr] svg');
       await svg.waitFor({ state: 'visible', timeout: LIVE_TIMEOUT });
       const png = PNG.sync.read(await svg.screenshot({ timeout: 5_000 }));
-      const code = jsQR(new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length), png.width, png.height);
+      const pixels = new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length);
+      const code = jsQR(pixels, png.width, png.height);
       if (code) return { text: code.data, width: png.width, height: png.height };
       lastError = new Error(`no QR code found in a ${png.width}x${png.height} screenshot`);
     } catch (err) {
@@ -144,7 +158,8 @@ describe('sandbox: pair a bot by QR code and chat with it', () => {
     await page.fill('input[name=email]', ANA.email);
     await page.fill('input[name=password]', PASSWORD);
     await page.fill('input[name=workspace_name]', WORKSPACE);
-    await submitAndWait(ana, page.getByRole('button', { name: 'Create account', exact: true }), '/dashboard');
+    const createAccount = page.getByRole('button', { name: 'Create account', exact: true });
+    await submitAndWait(ana, createAccount, '/dashboard');
 
     await navigateAway(ana, () => visit(page, `${BASE}/bots`));
     assert.equal(new URL(page.url()).pathname, '/bots', 'on /bots');
@@ -152,7 +167,9 @@ describe('sandbox: pair a bot by QR code and chat with it', () => {
     await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => {});
     await screenshot(page, 'bots-empty.png');
 
-    const form = page.locator('section', { has: page.getByRole('heading', { name: 'New bot' }) }).locator('form');
+    const form = page
+      .locator('section', { has: page.getByRole('heading', { name: 'New bot' }) })
+      .locator('form');
     assert.equal(await form.count(), 1, 'a "New bot" form');
     await form.getByLabel('Bot name').fill(BOT_NAME);
     const response = await submitAndWait(
@@ -163,7 +180,8 @@ describe('sandbox: pair a bot by QR code and chat with it', () => {
     assert.equal(response.status(), 200, 'GET /bots/{id}/pair status');
     botId = new URL(page.url()).pathname.split('/')[2];
     assert.ok(botId, 'the pairing URL names the bot');
-    assert.match(await page.locator('main h1').innerText(), new RegExp(literal(BOT_NAME)), 'pairing <h1>');
+    const heading = await page.locator('main h1').innerText();
+    assert.match(heading, new RegExp(literal(BOT_NAME)), 'pairing <h1>');
     assertNoProblems('Ana', ana);
   });
 
@@ -176,7 +194,7 @@ describe('sandbox: pair a bot by QR code and chat with it', () => {
 
     const { text, width, height } = await decodeQr(page);
     const expected = new RegExp(`^${literal(BASE)}/sandbox/pair/(${TOKEN})$`);
-    assert.match(text, expected, `the QR code (${width}x${height} px) encodes the sandbox pairing link`);
+    assert.match(text, expected, `the QR code (${width}x${height} px) encodes the pairing link`);
     pairUrl = text;
     assert.ok(width >= 200 && height >= 200, `the QR code is at least 200 px (${width}x${height})`);
 
@@ -186,7 +204,7 @@ describe('sandbox: pair a bot by QR code and chat with it', () => {
 
     // At phone size: steps and code stack, nothing scrolls sideways.
     await page.setViewportSize(MOBILE);
-    assert.ok((await sidewaysScroll(page)) <= 1, 'the pairing page does not scroll sideways on a phone');
+    assert.ok((await sidewaysScroll(page)) <= 1, 'the pairing page fits a phone');
     await screenshot(page, 'pairing-mobile.png');
     await page.setViewportSize(DESKTOP);
 
@@ -201,7 +219,8 @@ describe('sandbox: pair a bot by QR code and chat with it', () => {
     const { page } = ph;
     const response = await visit(page, pairUrl);
     assert.equal(response.status(), 200, `GET ${pairUrl} status`);
-    assert.match(await page.locator('main').innerText(), new RegExp(literal(BOT_NAME)), 'names the bot');
+    const intro = await page.locator('main').innerText();
+    assert.match(intro, new RegExp(literal(BOT_NAME)), 'the pairing form names the bot');
     await page.getByLabel('Your name').fill(PHONE.name);
     await page.getByLabel('Phone number (with country code)').fill(PHONE.number);
     assert.ok((await sidewaysScroll(page)) <= 1, 'the pairing form does not scroll sideways');
@@ -215,7 +234,8 @@ describe('sandbox: pair a bot by QR code and chat with it', () => {
     assert.equal(chat.status(), 200, 'GET /sandbox/phone/{token} status');
     phoneUrl = page.url();
     await page.locator('form.compose input[name=text]').waitFor({ state: 'visible' });
-    assert.match(await page.locator('.phone-screen header').innerText(), new RegExp(literal(BOT_NAME)));
+    const title = await page.locator('.phone-screen header').innerText();
+    assert.match(title, new RegExp(literal(BOT_NAME)), 'the chat names the bot');
     assertNoProblems('phone', ph);
   });
 
@@ -227,7 +247,8 @@ describe('sandbox: pair a bot by QR code and chat with it', () => {
       .waitFor({ state: 'visible', timeout: LIVE_TIMEOUT });
     assert.equal(await page.evaluate(() => window.__marker), 1, 'the page was not reloaded');
     assert.equal(new URL(page.url()).pathname, `/bots/${botId}/pair`, 'still on the pairing page');
-    assert.ok(await status.evaluate((el) => el.classList.contains('connected')), '.pair-status.connected');
+    const connected = await status.evaluate((el) => el.classList.contains('connected'));
+    assert.ok(connected, 'the status has the .connected class');
     assert.equal(await page.locator('[data-testid=qr]').count(), 0, 'the QR code is gone');
     await screenshot(page, 'paired.png');
 
@@ -238,10 +259,11 @@ describe('sandbox: pair a bot by QR code and chat with it', () => {
     await row
       .locator('[data-testid=bot-status].status-connected')
       .waitFor({ state: 'visible', timeout: LIVE_TIMEOUT });
-    assert.match(await row.innerText(), new RegExp(literal(PHONE.normalized)), 'owner number listed');
+    const rowText = await row.innerText();
+    assert.match(rowText, new RegExp(literal(PHONE.normalized)), 'the owner number is listed');
     await screenshot(ana2.page, 'bots.png');
     await ana2.page.setViewportSize(MOBILE);
-    assert.ok((await sidewaysScroll(ana2.page)) <= 1, '/bots does not scroll sideways on a phone');
+    assert.ok((await sidewaysScroll(ana2.page)) <= 1, '/bots fits a phone (no sideways scroll)');
     await screenshot(ana2.page, 'bots-mobile.png');
     assertNoProblems('Ana', ana);
     assertNoProblems('Ana (second tab)', ana2);
@@ -261,14 +283,21 @@ describe('sandbox: pair a bot by QR code and chat with it', () => {
     await mine.first().waitFor({ state: 'visible', timeout: LIVE_TIMEOUT });
     const pong = page.locator('.bubble.out[data-direction=out]', { hasText: 'pong' });
     await pong.first().waitFor({ state: 'visible', timeout: LIVE_TIMEOUT });
-    assert.equal((await pong.first().locator('.body').innerText()).trim(), 'pong', "the bot's bubble says pong");
-    assert.equal(await page.evaluate(() => window.__marker), 1, 'the chat updated without reloading');
-    assert.equal(await page.locator('.bubbles .empty').count(), 0, 'no empty-chat hint any more');
+    const reply = (await pong.first().locator('.body').innerText()).trim();
+    assert.equal(reply, 'pong', "the bot's bubble says pong");
+    const marker = await page.evaluate(() => window.__marker);
+    assert.equal(marker, 1, 'the chat updated without reloading');
+    assert.equal(await page.locator('.bubbles .empty').count(), 0, 'the empty-chat hint is gone');
     // The message box is cleared for the next message.
-    assert.equal(await page.locator('form.compose input[name=text]').inputValue(), '', 'message box emptied');
-    // Let a receipt ("delivered") arrive, for a true screenshot.
-    await page.waitForTimeout(1_500);
-    assert.ok((await sidewaysScroll(page)) <= 1, 'the chat does not scroll sideways on a phone');
+    const typed = await page.locator('form.compose input[name=text]').inputValue();
+    assert.equal(typed, '', 'the message box is emptied');
+    // Let the delivery receipt arrive before the screenshot (the chat is polled).
+    await pong
+      .first()
+      .locator('small', { hasText: /delivered|read/i })
+      .waitFor({ state: 'visible', timeout: 5_000 })
+      .catch(() => {});
+    assert.ok((await sidewaysScroll(page)) <= 1, 'the chat fits a phone (no sideways scroll)');
     await screenshot(page, 'phone-chat.png');
 
     // The same chat on a desktop browser window.

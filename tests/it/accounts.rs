@@ -523,32 +523,7 @@ async fn roles_decide_who_may_manage_members() {
     let mut owner = Browser::new(app.clone());
     sign_up!(owner, "Ana", "ana@example.com", "Lima Bakery");
     let mut member = Browser::new(app.clone());
-    for (email, browser) in [("bea@example.com", &mut member)] {
-        owner
-            .post(
-                "/workspace/members/invite",
-                &[("email", email), ("role", "member")],
-            )
-            .await;
-        let link = site
-            .smtp
-            .wait_for(email, "/invitations/")
-            .await
-            .link("http://localhost:8080/invitations/")
-            .unwrap();
-        let token = link.rsplit('/').next().unwrap().to_owned();
-        browser
-            .post(
-                "/signup",
-                &[
-                    ("name", "Bea"),
-                    ("email", email),
-                    ("password", PASSWORD),
-                    ("invitation", &token),
-                ],
-            )
-            .await;
-    }
+    crate::common::invite_and_join(&site, &mut owner, &mut member, "Bea", "bea@example.com").await;
     let refused = member
         .post(
             "/workspace/members/invite",

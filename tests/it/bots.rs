@@ -64,6 +64,38 @@ where
     (bot_id, page)
 }
 
+/// The sandbox pairing link on a pairing page.
+fn sandbox_link(page: &Page) -> String {
+    between(&page.body, r#"data-testid="sandbox-link" href=""#, "\"")
+        .expect("a sandbox link on the pairing page")
+        .trim_start_matches("http://localhost:8080")
+        .to_owned()
+}
+
+/// Sign up, create a bot and pair it to the sandbox phone +447700900123; returns its id.
+async fn paired_bot<S, B>(owner: &mut Browser<S>, app: std::rc::Rc<S>) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let (bot_id, page) = bot_on_pairing_page(owner).await;
+    Browser::new(app)
+        .post(
+            &sandbox_link(&page),
+            &[("name", "Ana"), ("number", "447700900123")],
+        )
+        .await;
+    eventually!("connected", {
+        let status = owner.get(&format!("/bots/{bot_id}/pair/status")).await;
+        status.body.contains("Connected as").then_some(())
+    });
+    bot_id
+}
+
 #[actix_web::test]
 async fn pair_with_the_sandbox_phone_then_ping_pong() {
     let site = Site::start();
@@ -71,14 +103,13 @@ async fn pair_with_the_sandbox_phone_then_ping_pong() {
     let mut owner = Browser::new(app.clone());
     let (bot_id, page) = bot_on_pairing_page(&mut owner).await;
     assert!(page.body.contains("Linked devices"));
-    let link = between(&page.body, r#"data-testid="sandbox-link" href=""#, "\"")
-        .unwrap()
-        .to_owned();
+    let path = sandbox_link(&page);
+    assert!(path.starts_with("/sandbox/pair/"), "{path}");
     assert!(
-        link.starts_with("http://localhost:8080/sandbox/pair/"),
-        "{link}"
+        page.body
+            .contains(r#"href="http://localhost:8080/sandbox/pair/"#),
+        "absolute URL"
     );
-    let path = link.trim_start_matches("http://localhost:8080").to_owned();
 
     let mut phone = Browser::new(app.clone());
     let form = phone.get(&path).await;
@@ -137,21 +168,7 @@ async fn owner_only_commands_are_refused_to_strangers() {
     let site = Site::start();
     let app = site.app().await;
     let mut owner = Browser::new(app.clone());
-    let (bot_id, page) = bot_on_pairing_page(&mut owner).await;
-    let link = between(&page.body, r#"data-testid="sandbox-link" href=""#, "\"")
-        .unwrap()
-        .to_owned();
-    let mut owner_phone = Browser::new(app.clone());
-    owner_phone
-        .post(
-            link.trim_start_matches("http://localhost:8080"),
-            &[("name", "Ana"), ("number", "447700900123")],
-        )
-        .await;
-    eventually!("connected", {
-        let status = owner.get(&format!("/bots/{bot_id}/pair/status")).await;
-        status.body.contains("Connected as").then_some(())
-    });
+    let bot_id = paired_bot(&mut owner, app.clone()).await;
     let customer = owner
         .post(
             &format!("/bots/{bot_id}/sandbox-phone"),
@@ -181,20 +198,7 @@ async fn an_inbound_message_is_stored_once_even_when_delivered_twice() {
     let site = Site::start();
     let app = site.app().await;
     let mut owner = Browser::new(app.clone());
-    let (bot_id, page) = bot_on_pairing_page(&mut owner).await;
-    let link = between(&page.body, r#"data-testid="sandbox-link" href=""#, "\"")
-        .unwrap()
-        .to_owned();
-    Browser::new(app.clone())
-        .post(
-            link.trim_start_matches("http://localhost:8080"),
-            &[("name", "Ana"), ("number", "447700900123")],
-        )
-        .await;
-    eventually!(
-        "connected",
-        site.state.bots.is_running(&bot_id).then_some(())
-    );
+    let bot_id = paired_bot(&mut owner, app.clone()).await;
     let message = InboundMessage {
         id: "3EB0REDELIVERED".into(),
         from: "351912345678".into(),
@@ -236,22 +240,7 @@ async fn a_queued_reply_is_sent_after_a_restart_and_paired_bots_resume() {
     let site = Site::start();
     let app = site.app().await;
     let mut owner = Browser::new(app.clone());
-    let (bot_id, page) = bot_on_pairing_page(&mut owner).await;
-    let link = between(&page.body, r#"data-testid="sandbox-link" href=""#, "\"")
-        .unwrap()
-        .to_owned();
-    Browser::new(app.clone())
-        .post(
-            link.trim_start_matches("http://localhost:8080"),
-            &[("name", "Ana"), ("number", "447700900123")],
-        )
-        .await;
-    eventually!("paired", {
-        let owner: Option<String> = site
-            .query(|c| bots::table.select(bots::owner_number).first(c))
-            .await;
-        owner.map(|_| ())
-    });
+    let bot_id = paired_bot(&mut owner, app.clone()).await;
     // The process "crashes": its bots stop without sending anything more.
     site.state.bots.shutdown(Duration::from_secs(5)).await;
     // A reply had been decided (written to the outbox) but not sent.

@@ -84,28 +84,7 @@ async fn foreign_ids_are_404_and_change_nothing() {
             .await;
     }
     // B has a member (Cat) and a pending invitation.
-    bob.post(
-        "/workspace/members/invite",
-        &[("email", "cat@example.com"), ("role", "member")],
-    )
-    .await;
-    let link = site
-        .smtp
-        .wait_for("cat@example.com", "/invitations/")
-        .await
-        .link("http://localhost:8080/invitations/")
-        .unwrap();
-    let token = link.rsplit('/').next().unwrap().to_owned();
-    cat.post(
-        "/signup",
-        &[
-            ("name", "Cat"),
-            ("email", "cat@example.com"),
-            ("password", PASSWORD),
-            ("invitation", &token),
-        ],
-    )
-    .await;
+    common::invite_and_join(&site, &mut bob, &mut cat, "Cat", "cat@example.com").await;
     bob.post(
         "/workspace/members/invite",
         &[("email", "dan@example.com"), ("role", "member")],

@@ -8,8 +8,7 @@ use super::{form_errors, redirect_with_notice, render_with_status, safe_next};
 use crate::accounts::{sessions, signin};
 use crate::error::ServiceError;
 use crate::validation::FieldErrors;
-use crate::web::auth::{SESSION_COOKIE, Visitor, cleared_session_cookie, session_cookie};
-use crate::web::csrf;
+use crate::web::auth::{SESSION_COOKIE, Visitor, cleared_session_cookie, signed_in_redirect};
 use crate::web::error::redirect;
 use crate::web::layout::Layout;
 use crate::web::{AppError, render};
@@ -69,17 +68,12 @@ pub async fn submit(
     let remember = form.remember.is_some();
     let state = visitor.state.clone();
     match signin::sign_in(&state, &form.email, &password, remember, &visitor.client).await {
-        Ok(signed_in) => {
-            let secure = state.config.app_base_url.scheme() == "https";
-            let mut response = redirect(&safe_next(form.next.as_deref()));
-            response
-                .add_cookie(&session_cookie(signed_in.token, remember, secure))
-                .map_err(AppError::internal)?;
-            response
-                .add_cookie(&csrf::cookie(crate::ids::new_token(), secure))
-                .map_err(AppError::internal)?;
-            Ok(response)
-        }
+        Ok(signed_in) => signed_in_redirect(
+            &safe_next(form.next.as_deref()),
+            signed_in.token,
+            remember,
+            &state,
+        ),
         Err(e) => {
             let retry_after = match &e {
                 ServiceError::RateLimited { retry_after } => Some(retry_after.as_secs().max(1)),

@@ -4,12 +4,11 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{form_errors, redirect_with_notice, render_with_status};
+use super::{form_errors, render_with_status};
 use crate::accounts::sessions;
 use crate::accounts::signup::{self, SignUp};
 use crate::validation::FieldErrors;
-use crate::web::auth::{Visitor, session_cookie};
-use crate::web::csrf;
+use crate::web::auth::{Visitor, signed_in_redirect};
 use crate::web::layout::Layout;
 use crate::web::{AppError, render};
 
@@ -82,17 +81,8 @@ pub async fn submit(
                 &visitor.client,
             )
             .await?;
-            let secure = state.config.app_base_url.scheme() == "https";
-            let mut response =
-                redirect_with_notice("/dashboard", if joined { "joined" } else { "welcome" });
-            response
-                .add_cookie(&session_cookie(token, false, secure))
-                .map_err(AppError::internal)?;
-            // A new session gets a new CSRF token too.
-            response
-                .add_cookie(&csrf::cookie(crate::ids::new_token(), secure))
-                .map_err(AppError::internal)?;
-            Ok(response)
+            let notice = if joined { "joined" } else { "welcome" };
+            signed_in_redirect(&format!("/dashboard?notice={notice}"), token, false, &state)
         }
         Err(e) => {
             let (status, errors) = form_errors(e)?;

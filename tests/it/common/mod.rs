@@ -241,5 +241,53 @@ impl Site {
     }
 }
 
+/// `inviter` invites `email` as a member; then `joiner` signs up as `name` through the
+/// emailed link and joins the workspace.
+pub async fn invite_and_join<S, B>(
+    site: &Site,
+    inviter: &mut browser::Browser<S>,
+    joiner: &mut browser::Browser<S>,
+    name: &str,
+    email: &str,
+) where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    inviter
+        .post(
+            "/workspace/members/invite",
+            &[("email", email), ("role", "member")],
+        )
+        .await;
+    let link = site
+        .smtp
+        .wait_for(email, "/invitations/")
+        .await
+        .link("http://localhost:8080/invitations/")
+        .expect("an invitation link in the email");
+    let token = link.rsplit('/').next().unwrap_or_default().to_owned();
+    let joined = joiner
+        .post(
+            "/signup",
+            &[
+                ("name", name),
+                ("email", email),
+                ("password", PASSWORD),
+                ("invitation", &token),
+            ],
+        )
+        .await;
+    assert_eq!(
+        joined.location(),
+        "/dashboard?notice=joined",
+        "{}",
+        joined.body
+    );
+}
+
 /// A password zxcvbn rates strong, for tests.
 pub const PASSWORD: &str = "violet kettle harbour 1987";
