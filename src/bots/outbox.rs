@@ -72,6 +72,27 @@ pub async fn due(
     .await
 }
 
+/// How long until the bot's next unsent entry is due (zero if one is due now); `None` when
+/// nothing waits.
+pub async fn next_retry_in(
+    db: &Db,
+    tenant_id: &str,
+    bot_id: &str,
+) -> Result<Option<std::time::Duration>, DbError> {
+    let (tenant_id, bot_id) = (tenant_id.to_owned(), bot_id.to_owned());
+    let next: Option<NaiveDateTime> = db
+        .run_in(RowScope::Tenant(tenant_id), move |conn| {
+            outbox::table
+                .filter(outbox::bot_id.eq(bot_id))
+                .filter(outbox::sent_at.is_null())
+                .filter(outbox::attempts.lt(MAX_ATTEMPTS))
+                .select(diesel::dsl::min(outbox::next_attempt_at))
+                .first(conn)
+        })
+        .await?;
+    Ok(next.map(|at| (at - Utc::now().naive_utc()).to_std().unwrap_or_default()))
+}
+
 /// The entry went out as WhatsApp message `wa_message_id`: mark it and record the message.
 pub async fn mark_sent(db: &Db, entry: &OutboxEntry, wa_message_id: &str) -> Result<(), DbError> {
     let (entry, wa_id) = (entry.clone(), wa_message_id.to_owned());

@@ -21,8 +21,9 @@ use crate::db::{Db, RowScope};
 
 /// The longest wait between restarts of a failing bot.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// How often a bot looks at its outbox even without a nudge (retries come due).
-const OUTBOX_POLL: Duration = Duration::from_secs(1);
+
+/// After a failed outbox read, look again this much later.
+const OUTBOX_READ_RETRY: Duration = Duration::from_secs(5);
 
 /// How long the current QR code of a bot is kept in the cache.
 fn qr_key(bot_id: &str) -> String {
@@ -387,7 +388,8 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: String, cancel: Cancellation
         other => return RunEnd::Failed(format!("transport `{other}` is not available")),
     };
     let nudge = supervisor.nudge(&bot.id);
-    let mut poll = tokio::time::interval(OUTBOX_POLL);
+    // No polling: the outbox is looked at when nudged, at start, and when a retry comes due.
+    let mut next_retry = Some(tokio::time::Instant::now());
     let end = loop {
         tokio::select! {
             () = cancel.cancelled() => {
@@ -403,8 +405,8 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: String, cancel: Cancellation
                     Err(reason) => break RunEnd::Failed(reason),
                 }
             }
-            () = nudge.notified() => flush_outbox(&supervisor, &bot, &transport).await,
-            _ = poll.tick() => flush_outbox(&supervisor, &bot, &transport).await,
+            () = nudge.notified() => next_retry = flush_outbox(&supervisor, &bot, &transport).await,
+            () = sleep_until(next_retry) => next_retry = flush_outbox(&supervisor, &bot, &transport).await,
         }
     };
     transport.close().await;
@@ -454,7 +456,7 @@ async fn handle_event(
         }
         TransportEvent::Message(message) => {
             match pipeline::handle_inbound(&inner.db, bot, message).await {
-                Ok(Outcome::Replied(_)) => flush_outbox(supervisor, bot, transport).await,
+                Ok(Outcome::Replied(_)) => supervisor.nudge_outbox(&bot.id),
                 Ok(Outcome::Stored | Outcome::Duplicate) => {}
                 // Not stored, so not acknowledged: the sender's side delivers it again.
                 Err(e) => return Err(format!("could not store an inbound message: {e}")),
@@ -485,16 +487,29 @@ async fn handle_event(
     Ok(true)
 }
 
-/// Send every due outbox entry of the bot.
-async fn flush_outbox(supervisor: &BotSupervisor, bot: &Bot, transport: &Transport) {
+/// Wait until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Send every due outbox entry of the bot; returns when the next retry comes due, if any.
+async fn flush_outbox(
+    supervisor: &BotSupervisor,
+    bot: &Bot,
+    transport: &Transport,
+) -> Option<tokio::time::Instant> {
     let db = &supervisor.inner.db;
     let entries = match outbox::due(db, &bot.tenant_id, &bot.id, 50).await {
         Ok(entries) => entries,
         Err(e) => {
             tracing::warn!(bot_id = %bot.id, error = %e, "could not read the outbox");
-            return;
+            return Some(tokio::time::Instant::now() + OUTBOX_READ_RETRY);
         }
     };
+    let full_batch = entries.len() == 50;
     for entry in entries {
         let result = match transport.send_text(&entry.to_number, &entry.body).await {
             Ok(wa_id) => outbox::mark_sent(db, &entry, &wa_id).await,
@@ -502,6 +517,17 @@ async fn flush_outbox(supervisor: &BotSupervisor, bot: &Bot, transport: &Transpo
         };
         if let Err(e) = result {
             tracing::error!(bot_id = %bot.id, error = %e, "could not update the outbox");
+        }
+    }
+    if full_batch {
+        // More may be due right away.
+        return Some(tokio::time::Instant::now());
+    }
+    match outbox::next_retry_in(db, &bot.tenant_id, &bot.id).await {
+        Ok(wait) => wait.map(|wait| tokio::time::Instant::now() + wait),
+        Err(e) => {
+            tracing::warn!(bot_id = %bot.id, error = %e, "could not read the outbox");
+            Some(tokio::time::Instant::now() + OUTBOX_READ_RETRY)
         }
     }
 }
