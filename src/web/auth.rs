@@ -145,17 +145,6 @@ pub struct Member {
     pub scope: TenantScope,
 }
 
-impl Member {
-    /// The signed-in account.
-    pub fn account(&self) -> &Account {
-        // A Member is only built with an account.
-        self.visitor
-            .account
-            .as_ref()
-            .unwrap_or_else(|| unreachable!())
-    }
-}
-
 impl FromRequest for Member {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
