@@ -18,7 +18,9 @@ use whatsdex::db::RowScope;
 use whatsdex::db::schema::{bots, tenants};
 
 fn arg(args: &HashMap<String, String>, name: &str, default: &str) -> String {
-    args.get(name).cloned().unwrap_or_else(|| default.to_owned())
+    args.get(name)
+        .cloned()
+        .unwrap_or_else(|| default.to_owned())
 }
 
 /// Resident set size of this process, in KiB.
@@ -40,7 +42,12 @@ async fn main() -> anyhow::Result<()> {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let args: HashMap<String, String> = raw
         .chunks(2)
-        .filter_map(|pair| Some((pair.first()?.trim_start_matches("--").to_owned(), pair.get(1)?.clone())))
+        .filter_map(|pair| {
+            Some((
+                pair.first()?.trim_start_matches("--").to_owned(),
+                pair.get(1)?.clone(),
+            ))
+        })
         .collect();
     let bot_count: usize = arg(&args, "bots", "10000").parse()?;
     let message_count: usize = arg(&args, "messages", "20000").parse()?;
@@ -55,11 +62,18 @@ async fn main() -> anyhow::Result<()> {
     let env: HashMap<&str, String> = HashMap::from([
         ("DATABASE_URL", database_url.clone()),
         ("DATA_DIR", data_dir.clone()),
-        ("ENCRYPTION_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned()),
+        (
+            "ENCRYPTION_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned(),
+        ),
         ("DATABASE_POOL_SIZE", (concurrency + 4).to_string()),
     ]);
     let config = whatsdex::config::Config::from_lookup(|name| env.get(name).cloned())?;
-    let backend = if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+    let backend = if database_url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let state = whatsdex::server::prepare(config, true)?;
 
     // N paired sandbox bots in one workspace.
@@ -112,7 +126,10 @@ async fn main() -> anyhow::Result<()> {
         if running as usize == bot_count && state.bots.running_count() == bot_count {
             break;
         }
-        anyhow::ensure!(Instant::now() < deadline, "only {running} of {bot_count} bots running after 10 min");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {running} of {bot_count} bots running after 10 min"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let start_time = started.elapsed();
@@ -124,7 +141,10 @@ async fn main() -> anyhow::Result<()> {
     let bot_rows: Vec<whatsdex::bots::Bot> = state
         .db
         .run_in(RowScope::System, |conn| {
-            bots::table.limit(100).select(whatsdex::bots::Bot::as_select()).load(conn)
+            bots::table
+                .limit(100)
+                .select(whatsdex::bots::Bot::as_select())
+                .load(conn)
         })
         .await?;
     let started = Instant::now();
@@ -139,7 +159,11 @@ async fn main() -> anyhow::Result<()> {
                     id: format!("BENCH-{i}"),
                     from: format!("35191{:07}", i % 1000),
                     from_name: None,
-                    text: if i % 2 == 0 { "ping".into() } else { "hello there".into() },
+                    text: if i % 2 == 0 {
+                        "ping".into()
+                    } else {
+                        "hello there".into()
+                    },
                 };
                 pipeline::handle_inbound(&db, bot, message).await?;
                 i += concurrency;
@@ -154,7 +178,9 @@ async fn main() -> anyhow::Result<()> {
     let per_second = message_count as f64 / pipeline_time.as_secs_f64();
 
     state.bots.shutdown(Duration::from_secs(30)).await;
-    println!("| backend | bots | time to run all | RSS before | RSS after | RSS per bot | messages | concurrency | pipeline msgs/s |");
+    println!(
+        "| backend | bots | time to run all | RSS before | RSS after | RSS per bot | messages | concurrency | pipeline msgs/s |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     println!(
         "| {backend} | {bot_count} | {:.2} s | {:.1} MiB | {:.1} MiB | {per_bot_kib:.1} KiB | {message_count} | {concurrency} | {per_second:.0} |",
