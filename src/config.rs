@@ -319,6 +319,11 @@ impl Config {
             .unwrap_or(&self.database_url)
     }
 
+    /// Whether the site is served over TLS (cookies `Secure`, HSTS on).
+    pub fn behind_tls(&self) -> bool {
+        self.app_base_url.scheme() == "https"
+    }
+
     /// Where the generated encryption key is kept in embedded mode.
     pub fn key_file(&self) -> PathBuf {
         key_file_in(&self.data_dir)

@@ -189,9 +189,19 @@ impl BotSupervisor {
             .clone()
     }
 
-    /// The QR payload the bot shows now, if pairing.
-    pub async fn current_qr(&self, bot_id: &str) -> Option<String> {
-        self.inner.cache.get(&qr_key(bot_id)).await.ok().flatten()
+    /// The QR payload the bot shows now, if pairing, and how long until it is replaced.
+    pub async fn current_qr(&self, bot_id: &str) -> Option<(String, Duration)> {
+        let key = qr_key(bot_id);
+        let payload = self.inner.cache.get(&key).await.ok().flatten()?;
+        let left = self
+            .inner
+            .cache
+            .ttl(&key)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        Some((payload, left))
     }
 }
 

@@ -211,13 +211,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
     {
-        self.run(move |conn| {
-            conn.transaction(|conn| {
-                scope.enter(conn)?;
-                work(conn)
-            })
-        })
-        .await
+        self.transaction(scope, move |conn| Ok(work(conn)?)).await
     }
 
     /// Run `work` in one transaction that sees the rows `scope` allows, with the caller's

@@ -189,7 +189,7 @@ pub fn signed_in_redirect(
     remember: bool,
     state: &AppState,
 ) -> Result<actix_web::HttpResponse, AppError> {
-    let secure = state.config.app_base_url.scheme() == "https";
+    let secure = state.config.behind_tls();
     let mut response = super::error::redirect(location);
     response
         .add_cookie(&session_cookie(token, remember, secure))

@@ -124,7 +124,7 @@ pub async fn guard(
     req.extensions_mut().insert(CsrfToken(token.clone()));
     let secure = req
         .app_data::<web::Data<crate::state::AppState>>()
-        .is_some_and(|state| state.config.app_base_url.scheme() == "https");
+        .is_some_and(|state| state.config.behind_tls());
     let mut response = next.call(req).await?;
     if is_new {
         response.response_mut().add_cookie(&cookie(token, secure))?;

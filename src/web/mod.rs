@@ -39,7 +39,7 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let behind_tls = state.config.app_base_url.scheme() == "https";
+    let behind_tls = state.config.behind_tls();
     App::new()
         .app_data(web::Data::new(state))
         .configure(routes)

@@ -124,16 +124,9 @@ async fn pair_status(member: &Member, bot_id: &str) -> Result<PairStatus, AppErr
         });
     }
     state.bots.ensure_running(&bot.id);
-    let payload = state.bots.current_qr(&bot.id).await;
-    let seconds_left = match &payload {
-        Some(_) => state
-            .cache
-            .ttl(&format!("bot:{}:qr", bot.id))
-            .await
-            .ok()
-            .flatten()
-            .map_or(0, |d| d.as_secs()),
-        None => 0,
+    let (payload, seconds_left) = match state.bots.current_qr(&bot.id).await {
+        Some((payload, left)) => (Some(payload), left.as_secs()),
+        None => (None, 0),
     };
     Ok(PairStatus {
         bot_id: bot.id,
