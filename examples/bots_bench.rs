@@ -165,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
                         "hello there".into()
                     },
                 };
-                pipeline::handle_inbound(&db, bot, message).await?;
+                pipeline::handle_inbound(&db, bot, message, "http://localhost:8080").await?;
                 i += concurrency;
             }
             anyhow::Ok(())

@@ -35,6 +35,14 @@ pub enum Action {
     RoleChanged,
     OwnershipTransferred,
     WorkspaceRenamed,
+    /// A platform admin suspended the workspace.
+    TenantSuspended,
+    /// A platform admin lifted the suspension.
+    TenantUnsuspended,
+    /// A platform admin set the workspace's plan by hand.
+    PlanChanged,
+    /// A platform admin resent the owners' confirmation email.
+    VerificationResent,
 }
 
 impl Action {
@@ -57,6 +65,10 @@ impl Action {
             Self::RoleChanged => "role_changed",
             Self::OwnershipTransferred => "ownership_transferred",
             Self::WorkspaceRenamed => "workspace_renamed",
+            Self::TenantSuspended => "tenant_suspended",
+            Self::TenantUnsuspended => "tenant_unsuspended",
+            Self::PlanChanged => "plan_changed",
+            Self::VerificationResent => "verification_resent",
         }
     }
 }

@@ -16,6 +16,16 @@ Environment (all optional; with none set, everything runs embedded under ./data)
   SMTP_URL                smtps://user:password@host for email (default: links go to the log)
   EMAIL_FROM              sender of email, e.g. \"WhatsDeX <no-reply@example.com>\"
   BEHIND_PROXY            true when a trusted proxy sets X-Forwarded-For (Render, Railway)
+  WHATSAPP_WS_URL         WhatsApp Web chat server, ws:// or wss:// (default: the real service)
+  WHATSAPP_VERSION        WhatsApp Web version to announce, e.g. 2.3000.1023456789 (default: looked up)
+  METRICS_TOKEN           bearer token for /metrics (Prometheus); unset: /metrics is off (404)
+  STRIPE_SECRET_KEY       sk_live_… / sk_test_…: lets customers buy plans (unset: plans shown, not sold)
+  STRIPE_WEBHOOK_SECRET   whsec_… of the /webhooks/stripe endpoint (unset: webhooks refused)
+  STRIPE_PRICE_STARTER    Stripe price id of the Starter plan (likewise STRIPE_PRICE_PRO,
+                          STRIPE_PRICE_BUSINESS)
+  STRIPE_API_BASE         Stripe API URL (default https://api.stripe.com/; a stand-in for tests)
+  TRIAL_PLAN              plan a new workspace tries: starter, pro or business (default pro)
+  TRIAL_DAYS              length of that trial in days, 0 for none (default 14)
   LOG_FORMAT              pretty or json (default pretty)
   RUST_LOG                log filter, e.g. info or whatsdex=debug";
 
@@ -129,6 +139,7 @@ mod tests {
             "ENCRYPTION_KEY",
             "LOG_FORMAT",
             "RUST_LOG",
+            "METRICS_TOKEN",
         ] {
             assert!(help.contains(var), "--help does not mention {var}");
         }

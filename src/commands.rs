@@ -1,9 +1,10 @@
-//! The one-shot subcommands: `migrate` and `seed`.
+//! The one-shot subcommands: `migrate`, `seed` (plans and bot templates) and `admin create`.
 
 use anyhow::Context;
 use diesel::Connection;
 
 use crate::billing::plans;
+use crate::bots::templates as bot_templates;
 use crate::config::Config;
 use crate::db::{self, DbConn, migrations};
 
@@ -50,23 +51,37 @@ pub fn apply_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
     Ok(applied)
 }
 
-/// `whatsdex seed`: upsert the plan catalogue.
+/// `whatsdex seed`: upsert the plan catalogue and the bot templates.
 pub fn seed(config: &Config) -> anyhow::Result<()> {
     let url = &config.database_url;
     let mut conn =
         db::establish(url).with_context(|| format!("cannot connect to {}", db::describe(url)))?;
-    let report = seed_catalogue(&mut conn)?;
+    let (plans, templates) = seed_all(&mut conn)?;
     println!(
         "plans: {} inserted, {} updated, {} unchanged",
-        report.inserted, report.updated, report.unchanged
+        plans.inserted, plans.updated, plans.unchanged
+    );
+    println!(
+        "bot templates: {} inserted, {} updated, {} unchanged",
+        templates.inserted, templates.updated, templates.unchanged
     );
     Ok(())
 }
 
-/// Upsert everything the binary ships as data.
+/// Upsert everything the binary ships as data; the plans' report.
 pub fn seed_catalogue(conn: &mut DbConn) -> anyhow::Result<plans::SeedReport> {
-    conn.transaction(plans::seed)
-        .context("cannot seed the plan catalogue (has the database been migrated?)")
+    seed_all(conn).map(|(plans, _)| plans)
+}
+
+/// Upsert the plan catalogue and the bot templates, in one transaction.
+pub fn seed_all(
+    conn: &mut DbConn,
+) -> anyhow::Result<(plans::SeedReport, bot_templates::SeedReport)> {
+    conn.transaction(|conn| Ok((plans::seed(conn)?, bot_templates::seed(conn)?)))
+        .map_err(|e: diesel::result::Error| anyhow::anyhow!(e))
+        .context(
+            "cannot seed the plan catalogue and bot templates (has the database been migrated?)",
+        )
 }
 
 /// `whatsdex admin create --email …`: promote the account, or create it with a password read

@@ -147,6 +147,198 @@ pub struct Config {
     /// Whether a trusted reverse proxy sets `X-Forwarded-For` (Render, Railway, a load
     /// balancer); only then is the client address taken from it.
     pub behind_proxy: bool,
+    /// WhatsApp Web chat server (`ws://` or `wss://`); the real service when unset.
+    pub whatsapp_ws_url: Option<Url>,
+    /// WhatsApp Web version to announce, `primary.secondary.tertiary`; looked up online
+    /// when unset.
+    pub whatsapp_version: Option<(u32, u32, u32)>,
+    /// The bearer token that opens `/metrics`; without one, `/metrics` is off (404).
+    pub metrics_token: Option<MetricsToken>,
+    /// Stripe billing and trials.
+    pub billing: BillingConfig,
+}
+
+/// `2.3000.1023456789` as its three numbers.
+fn parse_version(raw: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = raw.trim().split('.').map(|p| p.parse::<u32>().ok());
+    let version = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(version)
+}
+
+/// The `/metrics` bearer token; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(String);
+
+impl MetricsToken {
+    /// Whether `offered` is the token, compared in constant time.
+    pub fn matches(&self, offered: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.0.as_bytes().ct_eq(offered.as_bytes()))
+    }
+}
+
+impl fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MetricsToken(…)")
+    }
+}
+
+/// A secret string (API key, signing secret); `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Stripe and trial settings. Without `STRIPE_SECRET_KEY` the plans are shown but cannot be
+/// bought (the upgrade page says so).
+#[derive(Debug, Clone)]
+pub struct BillingConfig {
+    /// `sk_live_…` / `sk_test_…`.
+    pub stripe_secret_key: Option<Secret>,
+    /// `whsec_…`: verifies `/webhooks/stripe`; without it every webhook is refused.
+    pub stripe_webhook_secret: Option<Secret>,
+    /// Where the Stripe API lives (a local fake in tests).
+    pub stripe_api_base: Url,
+    /// Stripe price ids of the paid plans.
+    pub price_starter: Option<String>,
+    /// Stripe price id of Pro.
+    pub price_pro: Option<String>,
+    /// Stripe price id of Business.
+    pub price_business: Option<String>,
+    /// The plan a new workspace tries.
+    pub trial_plan: String,
+    /// How long the trial lasts; 0 turns trials off.
+    pub trial_days: u32,
+}
+
+impl BillingConfig {
+    /// The Stripe price id configured for a plan, if any.
+    pub fn price_for(&self, plan_id: &str) -> Option<&str> {
+        match plan_id {
+            "starter" => self.price_starter.as_deref(),
+            "pro" => self.price_pro.as_deref(),
+            "business" => self.price_business.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The plan whose Stripe price is `price_id`.
+    pub fn plan_for_price(&self, price_id: &str) -> Option<&'static str> {
+        ["starter", "pro", "business"]
+            .into_iter()
+            .find(|plan| self.price_for(plan) == Some(price_id))
+    }
+
+    /// Whether customers can subscribe (a secret key is configured).
+    pub fn checkout_enabled(&self) -> bool {
+        self.stripe_secret_key.is_some()
+    }
+
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let secret = |name: &'static str, prefix: &str, example: &str| {
+            get(name)
+                .map(|raw| {
+                    if raw.starts_with(prefix) {
+                        Ok(Secret(raw))
+                    } else {
+                        Err(ConfigError::new(
+                            name,
+                            format!("must start with `{prefix}` ({example})"),
+                        ))
+                    }
+                })
+                .transpose()
+        };
+        let stripe_secret_key = secret(
+            "STRIPE_SECRET_KEY",
+            "sk_",
+            "a secret key from the Stripe dashboard, sk_live_… or sk_test_…",
+        )?;
+        let stripe_webhook_secret = secret(
+            "STRIPE_WEBHOOK_SECRET",
+            "whsec_",
+            "the signing secret of the webhook endpoint",
+        )?;
+        let stripe_api_base = match get("STRIPE_API_BASE") {
+            None => Url::parse("https://api.stripe.com/")
+                .map_err(|e| ConfigError::new("STRIPE_API_BASE", e.to_string()))?,
+            Some(raw) => match Url::parse(&raw) {
+                Ok(mut url)
+                    if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() =>
+                {
+                    // The client appends `v1/…` to the base: keep it a folder.
+                    if !url.path().ends_with('/') {
+                        let folder = format!("{}/", url.path());
+                        url.set_path(&folder);
+                    }
+                    url
+                }
+                _ => {
+                    return Err(ConfigError::new(
+                        "STRIPE_API_BASE",
+                        "must be an http(s) URL, e.g. https://api.stripe.com/",
+                    ));
+                }
+            },
+        };
+        let price = |name: &'static str| {
+            get(name)
+                .map(|raw| {
+                    if raw.starts_with("price_") {
+                        Ok(raw)
+                    } else {
+                        Err(ConfigError::new(
+                            name,
+                            "must be a Stripe price id (price_…)",
+                        ))
+                    }
+                })
+                .transpose()
+        };
+        let trial_plan = get("TRIAL_PLAN").unwrap_or_else(|| "pro".to_owned());
+        if !matches!(trial_plan.as_str(), "starter" | "pro" | "business") {
+            return Err(ConfigError::new(
+                "TRIAL_PLAN",
+                format!("`{trial_plan}` is not a paid plan: use starter, pro or business"),
+            ));
+        }
+        let trial_days = match get("TRIAL_DAYS") {
+            None => 14,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|d| *d <= 365)
+                .ok_or_else(|| {
+                    ConfigError::new("TRIAL_DAYS", "must be a number of days from 0 to 365")
+                })?,
+        };
+        Ok(Self {
+            stripe_secret_key,
+            stripe_webhook_secret,
+            stripe_api_base,
+            price_starter: price("STRIPE_PRICE_STARTER")?,
+            price_pro: price("STRIPE_PRICE_PRO")?,
+            price_business: price("STRIPE_PRICE_BUSINESS")?,
+            trial_plan,
+            trial_days,
+        })
+    }
 }
 
 /// An SMTP URL; carries a password, so it is never printed whole.
@@ -293,6 +485,38 @@ impl Config {
                 ));
             }
         };
+        let whatsapp_ws_url = get("WHATSAPP_WS_URL")
+            .map(|raw| match Url::parse(&raw) {
+                Ok(url) if matches!(url.scheme(), "ws" | "wss") && url.host_str().is_some() => {
+                    Ok(url)
+                }
+                _ => Err(ConfigError::new(
+                    "WHATSAPP_WS_URL",
+                    "must be a ws:// or wss:// URL",
+                )),
+            })
+            .transpose()?;
+        let whatsapp_version = get("WHATSAPP_VERSION")
+            .map(|raw| {
+                parse_version(&raw).ok_or_else(|| {
+                    ConfigError::new("WHATSAPP_VERSION", "must look like 2.3000.1023456789")
+                })
+            })
+            .transpose()?;
+
+        let metrics_token = match get("METRICS_TOKEN") {
+            None => None,
+            Some(token) if token.len() >= 16 && !token.contains(char::is_whitespace) => {
+                Some(MetricsToken(token))
+            }
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "METRICS_TOKEN",
+                    "must be at least 16 characters without spaces (e.g. `openssl rand -hex 24`)",
+                ));
+            }
+        };
+        let billing = BillingConfig::from_lookup(&get)?;
 
         Ok(Self {
             host,
@@ -309,6 +533,10 @@ impl Config {
             smtp_url,
             email_from,
             behind_proxy,
+            whatsapp_ws_url,
+            whatsapp_version,
+            metrics_token,
+            billing,
         })
     }
 
@@ -317,6 +545,14 @@ impl Config {
         self.migration_database_url
             .as_ref()
             .unwrap_or(&self.database_url)
+    }
+
+    /// How bots on the WhatsApp Web transport reach WhatsApp.
+    pub fn whatsapp_web(&self) -> crate::bots::transport::web::WebSettings {
+        crate::bots::transport::web::WebSettings {
+            server_url: self.whatsapp_ws_url.as_ref().map(Url::to_string),
+            version: self.whatsapp_version,
+        }
     }
 
     /// Whether the site is served over TLS (cookies `Secure`, HSTS on).
@@ -447,6 +683,56 @@ mod tests {
         assert_eq!(
             error_variable(&[("DATABASE_POOL_SIZE", "0")]),
             "DATABASE_POOL_SIZE"
+        );
+    }
+
+    #[test]
+    fn the_metrics_token_is_checked_and_never_printed() {
+        assert!(config(&[]).unwrap().metrics_token.is_none());
+        assert_eq!(
+            error_variable(&[("METRICS_TOKEN", "short")]),
+            "METRICS_TOKEN"
+        );
+        let secret = "a-long-enough-metrics-token";
+        let c = config(&[("METRICS_TOKEN", secret)]).unwrap();
+        let token = c.metrics_token.as_ref().unwrap();
+        assert!(token.matches(secret));
+        assert!(!token.matches("a-long-enough-metrics-tokem"));
+        assert!(!token.matches(""));
+        assert!(!format!("{c:?}").contains(secret));
+    }
+
+    #[test]
+    fn billing_settings_are_checked_and_secrets_redacted() {
+        let c = config(&[
+            ("STRIPE_SECRET_KEY", "sk_test_abc123"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_xyz789"),
+            ("STRIPE_PRICE_PRO", "price_pro1"),
+            ("TRIAL_DAYS", "0"),
+        ])
+        .unwrap();
+        assert_eq!(c.billing.price_for("pro"), Some("price_pro1"));
+        assert_eq!(c.billing.plan_for_price("price_pro1"), Some("pro"));
+        assert_eq!(c.billing.trial_days, 0);
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("sk_test_abc123") && !printed.contains("whsec_xyz789"));
+        assert_eq!(
+            error_variable(&[("STRIPE_SECRET_KEY", "pk_live_1")]),
+            "STRIPE_SECRET_KEY"
+        );
+        assert_eq!(
+            error_variable(&[("STRIPE_WEBHOOK_SECRET", "abc")]),
+            "STRIPE_WEBHOOK_SECRET"
+        );
+        assert_eq!(
+            error_variable(&[("STRIPE_PRICE_STARTER", "prod_1")]),
+            "STRIPE_PRICE_STARTER"
+        );
+        assert_eq!(error_variable(&[("TRIAL_PLAN", "free")]), "TRIAL_PLAN");
+        assert_eq!(error_variable(&[("TRIAL_DAYS", "-1")]), "TRIAL_DAYS");
+        assert_eq!(
+            error_variable(&[("STRIPE_API_BASE", "ftp://x")]),
+            "STRIPE_API_BASE"
         );
     }
 

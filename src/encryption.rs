@@ -6,8 +6,18 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
+use aes_gcm::aead::{Aead, Generate, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+
+/// Length of a nonce in a sealed value.
+const NONCE_LEN: usize = 12;
+
+/// A sealed value did not decrypt: wrong key, wrong context or damaged bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("sealed value does not decrypt with this key")]
+pub struct OpenError;
 
 /// Length of the key in bytes (256 bits).
 pub const KEY_LEN: usize = 32;
@@ -44,6 +54,37 @@ impl EncryptionKey {
     /// The raw key bytes, for the cipher.
     pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
         &self.0
+    }
+
+    /// Encrypt `plaintext` with AES-256-GCM under a fresh random nonce. `context` is bound to
+    /// the ciphertext (associated data) so a sealed value cannot be moved to another row.
+    pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
+        let nonce = Nonce::generate();
+        let payload = Payload {
+            msg: plaintext,
+            aad: context,
+        };
+        let mut sealed = nonce.to_vec();
+        // Encryption with a valid key and nonce only fails for inputs beyond 64 GiB.
+        sealed.extend(self.cipher().encrypt(&nonce, payload).unwrap_or_default());
+        sealed
+    }
+
+    /// Decrypt what [`seal`](Self::seal) produced with the same `context`.
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, OpenError> {
+        let (nonce, ciphertext) = sealed.split_at_checked(NONCE_LEN).ok_or(OpenError)?;
+        let nonce = Nonce::try_from(nonce).map_err(|_| OpenError)?;
+        let payload = Payload {
+            msg: ciphertext,
+            aad: context,
+        };
+        self.cipher()
+            .decrypt(&nonce, payload)
+            .map_err(|_| OpenError)
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(&self.0.into())
     }
 
     fn to_base64(&self) -> String {
@@ -132,6 +173,25 @@ mod tests {
         let (second, origin) = load_or_generate(&path).unwrap();
         assert_eq!(origin, KeyOrigin::Loaded);
         assert_eq!(first, second);
+    }
+
+    #[test]
+    fn sealed_values_open_only_with_the_same_key_and_context() {
+        let key = EncryptionKey::generate();
+        let sealed = key.seal(b"identity key", b"bot-1/identity");
+        assert_ne!(&sealed[NONCE_LEN..], b"identity key".as_slice());
+        assert_eq!(
+            key.open(&sealed, b"bot-1/identity").unwrap(),
+            b"identity key"
+        );
+        assert_eq!(key.open(&sealed, b"bot-2/identity"), Err(OpenError));
+        assert_eq!(
+            EncryptionKey::generate().open(&sealed, b"bot-1/identity"),
+            Err(OpenError)
+        );
+        assert_eq!(key.open(&sealed[..5], b"bot-1/identity"), Err(OpenError));
+        // A fresh nonce each time: sealing twice never gives the same bytes.
+        assert_ne!(sealed, key.seal(b"identity key", b"bot-1/identity"));
     }
 
     #[test]

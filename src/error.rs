@@ -20,6 +20,9 @@ pub enum ServiceError {
     /// Too many attempts; try again after the given time.
     #[error("rate limited for {retry_after:?}")]
     RateLimited { retry_after: Duration },
+    /// The workspace's plan does not allow it; the denial says which plan does.
+    #[error("plan limit: {0:?}")]
+    PlanLimit(Box<crate::billing::entitlements::Denial>),
     /// The database failed.
     #[error(transparent)]
     Database(#[from] DbError),

@@ -4,6 +4,8 @@
 //! `billing` owns plans, `web` answers HTTP, `server` ties them together for `serve`.
 
 pub mod accounts;
+pub mod admin;
+pub mod analytics;
 pub mod audit;
 pub mod billing;
 pub mod bots;
@@ -16,6 +18,7 @@ pub mod encryption;
 pub mod error;
 pub mod ids;
 pub mod mail;
+pub mod onboarding;
 pub mod server;
 pub mod state;
 pub mod telemetry;

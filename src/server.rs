@@ -73,7 +73,13 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
         "prepared"
     );
     let mailer = Mailer::from_config(&config)?;
-    let bots = BotSupervisor::new(db.clone(), cache.clone(), config.app_base_url.as_str());
+    let bots = BotSupervisor::new(
+        db.clone(),
+        cache.clone(),
+        config.app_base_url.as_str(),
+        encryption_key.clone(),
+        config.whatsapp_web(),
+    );
     Ok(AppState {
         bots,
         config: Arc::new(config),
@@ -94,6 +100,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         .await
         .context("cannot start the bots")?;
     tracing::info!(bots = started, "bots started");
+    let lapse_job = crate::billing::trials::spawn(state.clone());
     let address = (state.config.host.clone(), state.config.port);
     let factory_state = state.clone();
     let server = HttpServer::new(move || web::app(factory_state.clone()))
@@ -107,6 +114,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         "serving"
     );
     server.await.context("server stopped with an error")?;
+    lapse_job.abort();
     state.bots.shutdown(SHUTDOWN_GRACE).await;
     tracing::info!("stopped");
     Ok(())

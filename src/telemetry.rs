@@ -1,4 +1,7 @@
-//! Logging through `tracing`: pretty for a terminal, JSON for a log collector.
+//! Logging through `tracing` (pretty for a terminal, JSON for a log collector) and the
+//! Prometheus metrics.
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;

@@ -2,6 +2,7 @@
 
 use super::users::{self, User};
 use super::{password_matches, sessions, throttle};
+use crate::admin::suspension;
 use crate::audit::{self, Action, ClientInfo};
 use crate::db::RowScope;
 use crate::error::{ServiceError, ServiceResult};
@@ -50,7 +51,15 @@ pub async fn sign_in(
 
     throttle::after_success(&state.cache, &email).await;
     let workspaces = members::workspaces_of(state, &user.id).await?;
-    let tenant_id = workspaces.first().map(|w| w.tenant_id.clone());
+    let ids = workspaces.iter().map(|w| w.tenant_id.clone()).collect();
+    let suspended = suspension::suspended_among(&state.db, ids).await?;
+    let open = workspaces
+        .iter()
+        .find(|w| !suspended.contains(&w.tenant_id));
+    if open.is_none() && !workspaces.is_empty() && !user.is_platform_admin {
+        return Err(ServiceError::invalid("form", suspension::SUSPENDED_SIGN_IN));
+    }
+    let tenant_id = open.map(|w| w.tenant_id.clone());
     let (token, session) =
         sessions::start(state, &user.id, tenant_id.clone(), remember, client).await?;
     let (user_id, client) = (user.id.clone(), client.clone());

@@ -68,6 +68,7 @@ pub async fn sign_up(
 
     let hash = hash_password(form.password).await?;
     let (client_in, email_in, invitation) = (client.clone(), email.clone(), form.invitation);
+    let trial = crate::billing::subscriptions::TrialTerms::from(&state.config.billing);
     let signed_up = state
         .db
         .transaction(RowScope::System, move |conn| -> ServiceResult<SignedUp> {
@@ -99,7 +100,11 @@ pub async fn sign_up(
             })?;
             let tenant_id = match (&invitation, &workspace_name) {
                 (Some(token), _) => invitations::accept_in(conn, token, &user_id, &client_in)?,
-                (None, Some(workspace)) => workspaces::create_in(conn, workspace, &user_id)?,
+                (None, Some(workspace)) => {
+                    let tenant_id = workspaces::create_in(conn, workspace, &user_id)?;
+                    crate::billing::subscriptions::start_trial_in(conn, &tenant_id, &trial)?;
+                    tenant_id
+                }
                 (None, None) => {
                     return Err(ServiceError::invalid(
                         "workspace_name",

@@ -1,3 +1,18 @@
-//! Plans, and (later) entitlements, usage metering and Stripe billing.
+//! Plans, entitlements, usage metering, Stripe checkout/portal/webhooks and trials.
+//!
+//! - `plans`: the catalogue; `subscriptions`: which plan each workspace is on
+//!   (`subscriptions::current_plan_of`);
+//! - `entitlements`: the one check every entry point asks;
+//! - `usage`: atomic counters per workspace, metric and period;
+//! - `checkout`: Stripe Checkout and Billing Portal sessions; `webhooks`: Stripe's events;
+//! - `trials`: the job that ends lapsed trials and grace periods;
+//! - `overview`: what the billing pages show.
 
+pub mod checkout;
+pub mod entitlements;
+pub mod overview;
 pub mod plans;
+pub mod subscriptions;
+pub mod trials;
+pub mod usage;
+pub mod webhooks;

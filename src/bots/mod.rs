@@ -1,13 +1,19 @@
 //! Bots: their records, the supervisor that runs one task per bot, the transports that connect
-//! them to WhatsApp (or the sandbox), and the pipeline every inbound message goes through.
+//! them to WhatsApp (or the sandbox), the pipeline every inbound message goes through, and
+//! what decides the replies: templates, each bot's settings and the command router.
 
-pub mod commands;
+pub mod bot_config;
+pub mod conversation;
 pub mod lease;
 pub mod model;
 pub mod outbox;
+pub mod overview;
+pub mod picker;
 pub mod pipeline;
+pub mod router;
 pub mod sandbox_phones;
 pub mod supervisor;
+pub mod templates;
 pub mod transport;
 
 pub use self::model::{Bot, BotStatus};

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use crate::billing::entitlements::{self, Action, Decision};
 use crate::db::schema::bots;
 use crate::db::{DbConn, RowScope};
 use crate::error::{ServiceError, ServiceResult};
@@ -30,6 +31,16 @@ pub enum BotStatus {
     /// Stopped by a failure (see the reason).
     Error,
 }
+
+/// Every status, in the order pages list them.
+pub const ALL_STATUSES: [BotStatus; 6] = [
+    BotStatus::Unpaired,
+    BotStatus::Pairing,
+    BotStatus::Connected,
+    BotStatus::Reconnecting,
+    BotStatus::LoggedOut,
+    BotStatus::Error,
+];
 
 impl BotStatus {
     /// The stored name.
@@ -151,6 +162,19 @@ pub fn set_owner_in(conn: &mut DbConn, id: &str, owner_number: &str) -> QueryRes
         .map(drop)
 }
 
+/// Forget the bot's owner after the phone unlinked it: it shows as logged out and may be
+/// paired again.
+pub fn clear_owner_in(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    diesel::update(bots::table.find(id))
+        .set((
+            bots::owner_number.eq(None::<String>),
+            bots::paired_at.eq(None::<NaiveDateTime>),
+            bots::updated_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Record which instance runs the bot (`None`: none).
 pub fn set_running_on_in(conn: &mut DbConn, id: &str, instance: Option<&str>) -> QueryResult<()> {
     diesel::update(bots::table.find(id))
@@ -170,11 +194,15 @@ pub fn is_owner_in(conn: &mut DbConn, bot_id: &str, sender: &str) -> QueryResult
     Ok(owner.as_deref() == Some(sender))
 }
 
-/// Bots the supervisor should run at start-up: every paired bot not logged out.
+/// Bots the supervisor should run at start-up: every paired bot not logged out, except in a
+/// suspended workspace.
 pub fn runnable_in(conn: &mut DbConn) -> QueryResult<Vec<Bot>> {
     bots::table
+        .inner_join(crate::db::schema::tenants::table)
+        .filter(crate::db::schema::tenants::suspended_at.is_null())
         .filter(bots::owner_number.is_not_null())
         .filter(bots::status.ne(BotStatus::LoggedOut.as_str()))
+        .filter(bots::paused_for_plan.eq(false))
         .select(Bot::as_select())
         .load(conn)
 }
@@ -211,8 +239,46 @@ pub async fn find(state: &AppState, scope: &TenantScope, id: &str) -> ServiceRes
         .ok_or(ServiceError::NotFound)
 }
 
-/// Create a bot in the scope's workspace (owners and admins). It starts unpaired.
+/// How a bot reaches WhatsApp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BotTransport {
+    /// The built-in phone simulator.
+    Sandbox,
+    /// WhatsApp Web multi-device: a real phone scans the QR code.
+    Web,
+}
+
+impl BotTransport {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sandbox => "sandbox",
+            Self::Web => "web",
+        }
+    }
+
+    /// From a form value; anything unknown is refused.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "sandbox" => Some(Self::Sandbox),
+            "web" => Some(Self::Web),
+            _ => None,
+        }
+    }
+}
+
+/// Create a sandbox bot in the scope's workspace (owners and admins). It starts unpaired.
 pub async fn create(state: &AppState, scope: &TenantScope, raw_name: &str) -> ServiceResult<Bot> {
+    create_with_transport(state, scope, raw_name, BotTransport::Sandbox).await
+}
+
+/// Create a bot on `transport` in the scope's workspace (owners and admins).
+pub async fn create_with_transport(
+    state: &AppState,
+    scope: &TenantScope,
+    raw_name: &str,
+    transport: BotTransport,
+) -> ServiceResult<Bot> {
     if !scope.role().can_edit_workspace() {
         return Err(ServiceError::Forbidden(
             "Only owners and admins can add bots.",
@@ -225,22 +291,26 @@ pub async fn create(state: &AppState, scope: &TenantScope, raw_name: &str) -> Se
     let now = Utc::now().naive_utc();
     state
         .db
-        .run_in(scope.rows(), move |conn| {
+        .transaction(scope.rows(), move |conn| -> ServiceResult<Bot> {
+            if let Decision::Denied(denial) =
+                entitlements::check_in(conn, &tenant_id, Action::CreateBot)?
+            {
+                return Err(ServiceError::PlanLimit(Box::new(denial)));
+            }
             diesel::insert_into(bots::table)
                 .values((
                     bots::id.eq(&id),
                     bots::tenant_id.eq(&tenant_id),
                     bots::name.eq(&name),
-                    bots::transport.eq("sandbox"),
+                    bots::transport.eq(transport.as_str()),
                     bots::status.eq(BotStatus::Unpaired.as_str()),
                     bots::created_at.eq(now),
                     bots::updated_at.eq(now),
                 ))
                 .execute(conn)?;
-            find_in(conn, &id)?.ok_or(diesel::result::Error::NotFound)
+            Ok(find_in(conn, &id)?.ok_or(diesel::result::Error::NotFound)?)
         })
         .await
-        .map_err(Into::into)
 }
 
 /// Rename one of the scope's bots.
@@ -280,10 +350,11 @@ pub async fn unpair(state: &AppState, scope: &TenantScope, id: &str) -> ServiceR
             "Only owners and admins can unpair bots.",
         ));
     }
-    state.bots.stop(&bot.id).await;
+    state.bots.logout_and_stop(&bot.id).await;
     state
         .db
         .run_in(scope.rows(), move |conn| {
+            crate::bots::transport::web::store::clear_in(conn, &bot.id)?;
             diesel::update(bots::table.find(&bot.id))
                 .set((
                     bots::owner_number.eq(None::<String>),
@@ -327,8 +398,12 @@ pub async fn find_for_runtime(
     id: &str,
 ) -> Result<Option<Bot>, crate::db::DbError> {
     let id = id.to_owned();
-    db.run_in(RowScope::System, move |conn| find_in(conn, &id))
-        .await
+    // A bot paused by its workspace's plan does not run until the plan allows it again.
+    db.run_in(RowScope::System, move |conn| {
+        Ok(find_in(conn, &id)?
+            .filter(|_| !crate::billing::subscriptions::is_paused_in(conn, &id).unwrap_or(false)))
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use crate::admin::rollups::{self, MessageEvent};
 use crate::db::schema::{messages, outbox};
 use crate::db::{Db, DbConn, DbError, RowScope};
 use crate::ids::new_id;
@@ -34,6 +35,19 @@ pub fn enqueue_in(
     to: &str,
     body: &str,
 ) -> QueryResult<String> {
+    schedule_in(conn, tenant_id, bot_id, to, body, Utc::now().naive_utc())
+}
+
+/// Queue `body` to `to`, not to be sent before `at` (a reminder), within the caller's
+/// transaction. The bot task sends it when it comes due.
+pub fn schedule_in(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    bot_id: &str,
+    to: &str,
+    body: &str,
+    at: NaiveDateTime,
+) -> QueryResult<String> {
     let id = new_id();
     let now = Utc::now().naive_utc();
     diesel::insert_into(outbox::table)
@@ -43,7 +57,7 @@ pub fn enqueue_in(
             outbox::bot_id.eq(bot_id),
             outbox::to_number.eq(to),
             outbox::body.eq(body),
-            outbox::next_attempt_at.eq(now),
+            outbox::next_attempt_at.eq(at.max(now)),
             outbox::created_at.eq(now),
         ))
         .execute(conn)?;
@@ -101,6 +115,17 @@ pub async fn mark_sent(db: &Db, entry: &OutboxEntry, wa_message_id: &str) -> Res
         diesel::update(outbox::table.find(&entry.id))
             .set(outbox::sent_at.eq(Some(now)))
             .execute(conn)?;
+        let queued_at: NaiveDateTime = outbox::table
+            .find(&entry.id)
+            .select(outbox::created_at)
+            .first(conn)?;
+        rollups::count_message(
+            conn,
+            &MessageEvent {
+                reply_after: Some(now - queued_at),
+                ..MessageEvent::outbound(&entry.tenant_id, &entry.bot_id, now)
+            },
+        )?;
         diesel::insert_into(messages::table)
             .values((
                 messages::id.eq(new_id()),
@@ -116,7 +141,9 @@ pub async fn mark_sent(db: &Db, entry: &OutboxEntry, wa_message_id: &str) -> Res
             .execute(conn)
             .map(drop)
     })
-    .await
+    .await?;
+    crate::telemetry::metrics::message_sent();
+    Ok(())
 }
 
 /// When to try again after `attempts` failures: 2, 4, 8 … seconds, at most 5 minutes.

@@ -1,15 +1,17 @@
 //! What happens to every inbound message, in one transaction: store it (a redelivery stops
-//! here), remember the contact, decide a reply, queue the reply in the outbox.
+//! here), remember the contact, let the router decide the replies, queue them in the outbox.
 
 use chrono::Utc;
 use diesel::prelude::*;
 
-use super::commands::{self, BotFacts, Reply};
-use super::model::{self, Bot};
+use super::model::Bot;
 use super::outbox;
+use super::router::{self, Inbound};
 use super::transport::{Delivery, InboundMessage};
+use crate::admin::rollups::{self, MessageEvent};
+use crate::billing::entitlements::{self, Action};
 use crate::db::schema::{contacts, messages};
-use crate::db::{Db, DbConn, DbError, RowScope};
+use crate::db::{Db, DbError, RowScope};
 use crate::ids::new_id;
 
 /// What the pipeline did with a message.
@@ -19,48 +21,36 @@ pub enum Outcome {
     Duplicate,
     /// Stored; no reply.
     Stored,
-    /// Stored and a reply queued (outbox id).
+    /// Stored and replies queued (the first one's outbox id).
     Replied(String),
 }
 
-struct Facts<'a> {
-    conn: &'a mut DbConn,
-    bot: &'a Bot,
-    sender: &'a str,
-}
-
-impl BotFacts for Facts<'_> {
-    fn sender_is_owner(&mut self) -> bool {
-        model::is_owner_in(self.conn, &self.bot.id, self.sender).unwrap_or(false)
-    }
-
-    fn status_line(&mut self) -> String {
-        let today = Utc::now()
-            .date_naive()
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or_default();
-        let received: i64 = messages::table
-            .filter(messages::bot_id.eq(&self.bot.id))
-            .filter(messages::direction.eq("in"))
-            .filter(messages::created_at.ge(today))
-            .count()
-            .get_result(self.conn)
-            .unwrap_or(0);
-        format!(
-            "{} is {}. Messages received today: {received}.",
-            self.bot.name,
-            self.bot.status().label().to_lowercase()
-        )
-    }
-}
-
-/// Take one inbound message through the pipeline.
+/// Take one inbound message through the pipeline (counted and timed for `/metrics`).
+/// `base_url` makes links in replies (the upgrade page) absolute.
 pub async fn handle_inbound(
     db: &Db,
     bot: &Bot,
     message: InboundMessage,
+    base_url: &str,
+) -> Result<Outcome, DbError> {
+    let started = std::time::Instant::now();
+    let outcome = store_and_route(db, bot, message, base_url).await;
+    if matches!(outcome, Ok(Outcome::Stored | Outcome::Replied(_))) {
+        crate::telemetry::metrics::message_received();
+        crate::telemetry::metrics::pipeline_took(started.elapsed());
+    }
+    outcome
+}
+
+/// The pipeline's one transaction.
+async fn store_and_route(
+    db: &Db,
+    bot: &Bot,
+    message: InboundMessage,
+    base_url: &str,
 ) -> Result<Outcome, DbError> {
     let bot = bot.clone();
+    let base_url = base_url.to_owned();
     db.run_in(RowScope::Tenant(bot.tenant_id.clone()), move |conn| {
         let now = Utc::now().naive_utc();
         let insert = diesel::insert_into(messages::table)
@@ -84,6 +74,11 @@ pub async fn handle_inbound(
         if crate::on_backend!(conn, c => insert.execute(c))? == 0 {
             return Ok(Outcome::Duplicate);
         }
+        let known: i64 = contacts::table
+            .filter(contacts::bot_id.eq(&bot.id))
+            .filter(contacts::number.eq(&message.from))
+            .count()
+            .get_result(conn)?;
         let contact = diesel::insert_into(contacts::table)
             .values((
                 contacts::id.eq(new_id()),
@@ -98,19 +93,34 @@ pub async fn handle_inbound(
             .do_update()
             .set(contacts::last_seen_at.eq(now));
         crate::on_backend!(conn, c => contact.execute(c))?;
-
-        let mut facts = Facts {
-            conn,
-            bot: &bot,
-            sender: &message.from,
-        };
-        match commands::route(&message.text, &mut facts) {
-            Some(Reply::Text(text)) => {
-                let id = outbox::enqueue_in(conn, &bot.tenant_id, &bot.id, &message.from, &text)?;
-                Ok(Outcome::Replied(id))
-            }
-            None => Ok(Outcome::Stored),
+        // Counted here, in the transaction that stored it: a redelivery never gets this far.
+        // Over the month's quota the message is kept but not answered.
+        if !entitlements::consume_in(conn, &bot.tenant_id, Action::ReceiveMessage)?.is_allowed() {
+            return Ok(Outcome::Stored);
         }
+
+        let inbound = Inbound {
+            from: &message.from,
+            name: message.from_name.as_deref(),
+            text: &message.text,
+            first_contact: known == 0,
+        };
+        let replies = router::route_in(conn, &bot, &inbound, Utc::now(), &base_url)?;
+        let counted = MessageEvent {
+            command: (!replies.is_empty())
+                .then(|| rollups::command_of(&message.text))
+                .flatten(),
+            ..MessageEvent::inbound(&bot.tenant_id, &bot.id, now)
+        };
+        rollups::count_message(conn, &counted)?;
+        let mut first = None;
+        for reply in replies {
+            let at = now + reply.delay.unwrap_or_default();
+            let id =
+                outbox::schedule_in(conn, &bot.tenant_id, &bot.id, &reply.to, &reply.body, at)?;
+            first.get_or_insert(id);
+        }
+        Ok(first.map_or(Outcome::Stored, Outcome::Replied))
     })
     .await
 }

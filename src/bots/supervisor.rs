@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -15,9 +15,11 @@ use super::model::{self, Bot, BotStatus};
 use super::outbox;
 use super::pipeline::{self, Outcome};
 use super::transport::sandbox::{SandboxHub, SandboxTransport};
+use super::transport::web::{SessionStore, WebSettings, WebTransport};
 use super::transport::{Transport, TransportEvent};
 use crate::cache::Cache;
 use crate::db::{Db, RowScope};
+use crate::encryption::EncryptionKey;
 
 /// The longest wait between restarts of a failing bot.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -28,6 +30,31 @@ const OUTBOX_READ_RETRY: Duration = Duration::from_secs(5);
 /// How long the current QR code of a bot is kept in the cache.
 fn qr_key(bot_id: &str) -> String {
     format!("bot:{bot_id}:qr")
+}
+
+/// Where the code for linking by phone number is kept while it is valid.
+fn pair_code_key(bot_id: &str) -> String {
+    format!("bot:{bot_id}:pair_code")
+}
+
+/// What a web page can ask of a running bot task.
+enum BotCommand {
+    /// Unlink from the phone and end the run.
+    Logout,
+    /// Ask WhatsApp for a code to link by phone number.
+    PairCode {
+        phone_number: String,
+        reply: oneshot::Sender<Result<String, String>>,
+    },
+}
+
+/// Why a pair code could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum PairCodeError {
+    #[error("the bot is not running on this server yet; try again in a moment")]
+    NotRunningHere,
+    #[error("{0}")]
+    Refused(String),
 }
 
 struct RunningBot {
@@ -45,8 +72,12 @@ struct Inner {
     db: Db,
     cache: Cache,
     base_url: String,
+    encryption_key: Arc<EncryptionKey>,
+    web: WebSettings,
     sandbox: SandboxHub,
     tasks: Mutex<HashMap<String, RunningBot>>,
+    /// Command channels of the bot runs in progress on this instance.
+    commands: Mutex<HashMap<String, mpsc::Sender<BotCommand>>>,
     /// Nudges a bot's task to look at its outbox now.
     outbox_nudges: Mutex<HashMap<String, Arc<Notify>>>,
 }
@@ -67,7 +98,13 @@ impl std::fmt::Debug for BotSupervisor {
 
 impl BotSupervisor {
     /// A supervisor with no bots running yet.
-    pub fn new(db: Db, cache: Cache, base_url: &str) -> Self {
+    pub fn new(
+        db: Db,
+        cache: Cache,
+        base_url: &str,
+        encryption_key: EncryptionKey,
+        web: WebSettings,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 instance: instance_name(),
@@ -76,8 +113,11 @@ impl BotSupervisor {
                 db,
                 cache,
                 base_url: base_url.trim_end_matches('/').to_owned(),
+                encryption_key: Arc::new(encryption_key),
+                web,
                 sandbox: SandboxHub::default(),
                 tasks: Mutex::new(HashMap::new()),
+                commands: Mutex::new(HashMap::new()),
                 outbox_nudges: Mutex::new(HashMap::new()),
             }),
         }
@@ -155,6 +195,52 @@ impl BotSupervisor {
         }
     }
 
+    /// Unlink the bot from its phone (when it runs here) and stop its task.
+    pub async fn logout_and_stop(&self, bot_id: &str) {
+        if let Some(commands) = self.command_channel(bot_id) {
+            let _ = commands.send(BotCommand::Logout).await;
+        }
+        self.stop(bot_id).await;
+    }
+
+    /// Ask the running bot for a code to link by phone number.
+    pub async fn request_pair_code(
+        &self,
+        bot_id: &str,
+        phone_number: &str,
+    ) -> Result<String, PairCodeError> {
+        let commands = self
+            .command_channel(bot_id)
+            .ok_or(PairCodeError::NotRunningHere)?;
+        let (reply, answer) = oneshot::channel();
+        let command = BotCommand::PairCode {
+            phone_number: phone_number.to_owned(),
+            reply,
+        };
+        commands
+            .send(command)
+            .await
+            .map_err(|_| PairCodeError::NotRunningHere)?;
+        answer
+            .await
+            .map_err(|_| PairCodeError::NotRunningHere)?
+            .map_err(PairCodeError::Refused)
+    }
+
+    /// The code to type on the phone, while one is valid, and how long it stays valid.
+    pub async fn current_pair_code(&self, bot_id: &str) -> Option<(String, Duration)> {
+        self.cached_with_ttl(&pair_code_key(bot_id)).await
+    }
+
+    fn command_channel(&self, bot_id: &str) -> Option<mpsc::Sender<BotCommand>> {
+        self.inner
+            .commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(bot_id)
+            .cloned()
+    }
+
     /// Stop every task, giving them `grace` in all to flush their outboxes.
     pub async fn shutdown(&self, grace: Duration) {
         let running: Vec<RunningBot> = self
@@ -191,17 +277,20 @@ impl BotSupervisor {
 
     /// The QR payload the bot shows now, if pairing, and how long until it is replaced.
     pub async fn current_qr(&self, bot_id: &str) -> Option<(String, Duration)> {
-        let key = qr_key(bot_id);
-        let payload = self.inner.cache.get(&key).await.ok().flatten()?;
+        self.cached_with_ttl(&qr_key(bot_id)).await
+    }
+
+    async fn cached_with_ttl(&self, key: &str) -> Option<(String, Duration)> {
+        let value = self.inner.cache.get(key).await.ok().flatten()?;
         let left = self
             .inner
             .cache
-            .ttl(&key)
+            .ttl(key)
             .await
             .ok()
             .flatten()
             .unwrap_or_default();
-        Some((payload, left))
+        Some((value, left))
     }
 }
 
@@ -257,6 +346,9 @@ async fn supervise(supervisor: BotSupervisor, bot_id: String, cancel: Cancellati
             RunEnd::Failed(reason) => {
                 failures += 1;
                 tracing::warn!(bot_id, failures, %reason, "bot task failed; restarting");
+                crate::telemetry::metrics::bot_task_failed();
+                crate::admin::errors::record_bot_failure(&supervisor.inner.db, &bot_id, &reason)
+                    .await;
                 set_status(&supervisor, &bot_id, BotStatus::Reconnecting, Some(&reason)).await;
                 tokio::select! {
                     () = cancel.cancelled() => {
@@ -385,6 +477,12 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: String, cancel: Cancellation
         Ok(None) => return RunEnd::Stop,
         Err(e) => return RunEnd::Failed(e.to_string()),
     };
+    // A suspended workspace's bots do not run, here or on any other instance.
+    match crate::admin::suspension::is_suspended(&inner.db, &bot.tenant_id).await {
+        Ok(false) => {}
+        Ok(true) => return RunEnd::Stop,
+        Err(e) => return RunEnd::Failed(e.to_string()),
+    }
     let (events_tx, mut events) = mpsc::channel(256);
     let transport = match bot.transport.as_str() {
         "sandbox" => Transport::Sandbox(SandboxTransport::connect(
@@ -395,32 +493,93 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: String, cancel: Cancellation
             inner.cache.clone(),
             events_tx,
         )),
+        "web" => {
+            let store = SessionStore::new(
+                inner.db.clone(),
+                inner.encryption_key.clone(),
+                &bot.tenant_id,
+                &bot.id,
+            );
+            match WebTransport::connect(store, &inner.web, events_tx).await {
+                Ok(web) => Transport::Web(web),
+                Err(reason) => return RunEnd::Failed(reason),
+            }
+        }
         other => return RunEnd::Failed(format!("transport `{other}` is not available")),
     };
+    let (commands_tx, mut commands) = mpsc::channel(8);
+    inner
+        .commands
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(bot.id.clone(), commands_tx);
+    let end = run_transport(
+        &supervisor,
+        &mut bot,
+        &transport,
+        &mut events,
+        &mut commands,
+        &cancel,
+    )
+    .await;
+    inner
+        .commands
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&bot.id);
+    end
+}
+
+/// Drive a connected transport until the run ends.
+async fn run_transport(
+    supervisor: &BotSupervisor,
+    bot: &mut Bot,
+    transport: &Transport,
+    events: &mut mpsc::Receiver<TransportEvent>,
+    commands: &mut mpsc::Receiver<BotCommand>,
+    cancel: &CancellationToken,
+) -> RunEnd {
     let nudge = supervisor.nudge(&bot.id);
     // No polling: the outbox is looked at when nudged, at start, and when a retry comes due.
     let mut next_retry = Some(tokio::time::Instant::now());
-    let end = loop {
+    loop {
         tokio::select! {
             () = cancel.cancelled() => {
                 // Shutting down: send what is queued before letting go.
-                flush_outbox(&supervisor, &bot, &transport).await;
+                flush_outbox(supervisor, bot, transport).await;
+                transport.close().await;
                 break RunEnd::Stop;
             }
             event = events.recv() => {
-                let Some(event) = event else { break RunEnd::Failed("transport closed".into()) };
-                match handle_event(&supervisor, &mut bot, &transport, event).await {
+                let Some(event) = event else {
+                    transport.close().await;
+                    break RunEnd::Failed("transport closed".into());
+                };
+                match handle_event(supervisor, bot, transport, event).await {
                     Ok(true) => {}
-                    Ok(false) => break RunEnd::Stop,
-                    Err(reason) => break RunEnd::Failed(reason),
+                    Ok(false) => {
+                        transport.close().await;
+                        break RunEnd::Stop;
+                    }
+                    Err(reason) => {
+                        transport.close().await;
+                        break RunEnd::Failed(reason);
+                    }
                 }
             }
-            () = nudge.notified() => next_retry = flush_outbox(&supervisor, &bot, &transport).await,
-            () = sleep_until(next_retry) => next_retry = flush_outbox(&supervisor, &bot, &transport).await,
+            Some(command) = commands.recv() => match command {
+                BotCommand::Logout => {
+                    transport.logout().await;
+                    break RunEnd::Stop;
+                }
+                BotCommand::PairCode { phone_number, reply } => {
+                    let _ = reply.send(transport.request_pair_code(&phone_number).await);
+                }
+            },
+            () = nudge.notified() => next_retry = flush_outbox(supervisor, bot, transport).await,
+            () = sleep_until(next_retry) => next_retry = flush_outbox(supervisor, bot, transport).await,
         }
-    };
-    transport.close().await;
-    end
+    }
 }
 
 /// Act on one transport event; `Ok(false)` ends the bot's run for good.
@@ -445,6 +604,15 @@ async fn handle_event(
                 bot.status = BotStatus::Pairing.as_str().to_owned();
             }
         }
+        TransportEvent::PairCode { code, valid_for } => {
+            let stored = inner
+                .cache
+                .set(&pair_code_key(&bot.id), &code, Some(valid_for))
+                .await;
+            if let Err(e) = stored {
+                tracing::warn!(bot_id = %bot.id, error = %e, "could not store the pair code");
+            }
+        }
         TransportEvent::Paired { owner_number } => {
             let (id, owner) = (bot.id.clone(), owner_number.clone());
             inner
@@ -455,6 +623,7 @@ async fn handle_event(
                 .await
                 .map_err(|e| e.to_string())?;
             let _ = inner.cache.delete(&qr_key(&bot.id)).await;
+            let _ = inner.cache.delete(&pair_code_key(&bot.id)).await;
             transport.paired();
             bot.owner_number = Some(owner_number);
             bot.status = BotStatus::Connected.as_str().to_owned();
@@ -465,11 +634,26 @@ async fn handle_event(
             bot.status = BotStatus::Connected.as_str().to_owned();
         }
         TransportEvent::Message(message) => {
-            match pipeline::handle_inbound(&inner.db, bot, message).await {
+            match pipeline::handle_inbound(&inner.db, bot, message, &inner.base_url).await {
                 Ok(Outcome::Replied(_)) => supervisor.nudge_outbox(&bot.id),
                 Ok(Outcome::Stored | Outcome::Duplicate) => {}
                 // Not stored, so not acknowledged: the sender's side delivers it again.
                 Err(e) => return Err(format!("could not store an inbound message: {e}")),
+            }
+        }
+        TransportEvent::MessageToStore { message, stored } => {
+            match pipeline::handle_inbound(&inner.db, bot, message, &inner.base_url).await {
+                Ok(outcome) => {
+                    stored.send(true);
+                    if matches!(outcome, Outcome::Replied(_)) {
+                        supervisor.nudge_outbox(&bot.id);
+                    }
+                }
+                Err(e) => {
+                    // Not acknowledged: WhatsApp delivers it again after the restart.
+                    stored.send(false);
+                    return Err(format!("could not store an inbound message: {e}"));
+                }
             }
         }
         TransportEvent::Receipt {
@@ -483,7 +667,24 @@ async fn handle_event(
         TransportEvent::Disconnected { reason } => {
             return Err(reason);
         }
+        TransportEvent::Reconnecting { reason } => {
+            if bot.status() == BotStatus::Connected {
+                set_status(supervisor, &bot.id, BotStatus::Reconnecting, Some(&reason)).await;
+                bot.status = BotStatus::Reconnecting.as_str().to_owned();
+            }
+        }
         TransportEvent::LoggedOut => {
+            transport.forget_session().await;
+            let id = bot.id.clone();
+            let cleared = inner
+                .db
+                .run_in(RowScope::System, move |conn| {
+                    model::clear_owner_in(conn, &id)
+                })
+                .await;
+            if let Err(e) = cleared {
+                tracing::error!(bot_id = %bot.id, error = %e, "could not clear the owner");
+            }
             set_status(
                 supervisor,
                 &bot.id,

@@ -53,7 +53,7 @@ impl Cache {
     /// The value under `key`, if present and not expired.
     pub async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         match self {
-            Self::Redis(r) => r.get(key).await,
+            Self::Redis(r) => counted("get", r.get(key).await),
             Self::Memory(m) => Ok(m.get(key)),
         }
     }
@@ -66,7 +66,7 @@ impl Cache {
         ttl: Option<Duration>,
     ) -> Result<(), CacheError> {
         match self {
-            Self::Redis(r) => r.set(key, value, ttl).await,
+            Self::Redis(r) => counted("set", r.set(key, value, ttl).await),
             Self::Memory(m) => {
                 m.set(key, value, ttl);
                 Ok(())
@@ -82,7 +82,7 @@ impl Cache {
         ttl: Option<Duration>,
     ) -> Result<bool, CacheError> {
         match self {
-            Self::Redis(r) => r.set_if_absent(key, value, ttl).await,
+            Self::Redis(r) => counted("set_if_absent", r.set_if_absent(key, value, ttl).await),
             Self::Memory(m) => Ok(m.set_if_absent(key, value, ttl)),
         }
     }
@@ -91,7 +91,7 @@ impl Cache {
     /// `ttl` is applied when the key has no expiry yet, so a window counter keeps its window.
     pub async fn incr(&self, key: &str, by: i64, ttl: Option<Duration>) -> Result<i64, CacheError> {
         match self {
-            Self::Redis(r) => r.incr(key, by, ttl).await,
+            Self::Redis(r) => counted("incr", r.incr(key, by, ttl).await),
             Self::Memory(m) => m.incr(key, by, ttl),
         }
     }
@@ -99,7 +99,7 @@ impl Cache {
     /// Time left before `key` expires; `None` when absent or without expiry.
     pub async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
         match self {
-            Self::Redis(r) => r.ttl(key).await,
+            Self::Redis(r) => counted("ttl", r.ttl(key).await),
             Self::Memory(m) => Ok(m.ttl(key)),
         }
     }
@@ -107,7 +107,7 @@ impl Cache {
     /// Remove `key`; true when something was removed.
     pub async fn delete(&self, key: &str) -> Result<bool, CacheError> {
         match self {
-            Self::Redis(r) => r.delete(key).await,
+            Self::Redis(r) => counted("delete", r.delete(key).await),
             Self::Memory(m) => Ok(m.delete(key)),
         }
     }
@@ -120,7 +120,10 @@ impl Cache {
         ttl: Duration,
     ) -> Result<bool, CacheError> {
         match self {
-            Self::Redis(r) => r.extend_if_holder(key, value, ttl).await,
+            Self::Redis(r) => counted(
+                "extend_if_holder",
+                r.extend_if_holder(key, value, ttl).await,
+            ),
             Self::Memory(m) => Ok(m.extend_if_holder(key, value, ttl)),
         }
     }
@@ -128,7 +131,7 @@ impl Cache {
     /// Delete `key` if it holds `value`; true when deleted.
     pub async fn delete_if_holder(&self, key: &str, value: &str) -> Result<bool, CacheError> {
         match self {
-            Self::Redis(r) => r.delete_if_holder(key, value).await,
+            Self::Redis(r) => counted("delete_if_holder", r.delete_if_holder(key, value).await),
             Self::Memory(m) => Ok(m.delete_if_holder(key, value)),
         }
     }
@@ -142,6 +145,14 @@ impl Cache {
             Self::Memory(_) => Ok(()),
         }
     }
+}
+
+/// Count a failed Redis operation in the metrics, passing the result on.
+fn counted<T>(operation: &'static str, result: Result<T, CacheError>) -> Result<T, CacheError> {
+    if result.is_err() {
+        crate::telemetry::metrics::cache_error(operation);
+    }
+    result
 }
 
 /// A TTL in whole milliseconds, at least 1 (0 would mean "no expiry" to Redis).

@@ -38,6 +38,9 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        suspended_at -> Nullable<Timestamp>,
+        suspended_reason -> Nullable<Text>,
+        plan_override -> Nullable<Text>,
     }
 }
 
@@ -124,6 +127,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         running_on -> Nullable<Text>,
+        /// Paused because the plan allows fewer bots; resumed on upgrade.
+        paused_for_plan -> Bool,
     }
 }
 
@@ -133,6 +138,18 @@ diesel::table! {
         bot_id -> Text,
         holder -> Text,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// A bot's WhatsApp Web session, one sealed item per row.
+    whatsapp_store (bot_id, kind, item_key) {
+        bot_id -> Text,
+        tenant_id -> Text,
+        kind -> Text,
+        item_key -> Text,
+        sealed -> Binary,
+        stamp -> BigInt,
     }
 }
 
@@ -192,7 +209,191 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Messages per bot per UTC day, kept in the transaction that stores each message.
+    message_rollups (bot_id, day) {
+        tenant_id -> Text,
+        bot_id -> Text,
+        day -> Date,
+        messages_in -> BigInt,
+        messages_out -> BigInt,
+        ai_replies -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Platform totals per UTC day, in a few shards to spread concurrent writes.
+    platform_rollups (day, shard) {
+        day -> Date,
+        shard -> Integer,
+        messages_in -> BigInt,
+        messages_out -> BigInt,
+        ai_replies -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Messages per tenant per month (first day of the month), and its last active day.
+    tenant_rollups (tenant_id, month) {
+        tenant_id -> Text,
+        month -> Date,
+        messages -> BigInt,
+        last_day -> Date,
+    }
+}
+
+diesel::table! {
+    /// Commands used per bot per UTC day.
+    command_rollups (bot_id, day, command) {
+        tenant_id -> Text,
+        bot_id -> Text,
+        day -> Date,
+        command -> Text,
+        uses -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Reply times per bot per UTC day, as histogram buckets (`bucket_ms`: upper bound).
+    reply_time_rollups (bot_id, day, bucket_ms) {
+        tenant_id -> Text,
+        bot_id -> Text,
+        day -> Date,
+        bucket_ms -> BigInt,
+        replies -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Failures operators should see: bot crashes, rejected webhooks.
+    platform_errors (id) {
+        id -> Text,
+        kind -> Text,
+        tenant_id -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Each workspace's subscription: the latest state Stripe (or the trial) gave it.
+    subscriptions (tenant_id) {
+        tenant_id -> Text,
+        plan_id -> Text,
+        status -> Text,
+        stripe_customer_id -> Nullable<Text>,
+        stripe_subscription_id -> Nullable<Text>,
+        current_period_end -> Nullable<Timestamp>,
+        trial_ends_at -> Nullable<Timestamp>,
+        grace_ends_at -> Nullable<Timestamp>,
+        state_at -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Usage per workspace, metric and period.
+    usage_counters (tenant_id, metric, period) {
+        tenant_id -> Text,
+        metric -> Text,
+        period -> Text,
+        used -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Stripe events already handled.
+    stripe_events (id) {
+        id -> Text,
+        event_type -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Which instance runs a singleton background job (when Redis does not hold the lease).
+    job_leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The bot template catalogue the binary ships (upserted by `seed`).
+    bot_templates (id) {
+        id -> Text,
+        name -> Text,
+        category -> Text,
+        position -> Integer,
+        premium -> Bool,
+        definition -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Each bot's own settings: a copy of a template, edited by its workspace (JSON).
+    bot_configs (bot_id) {
+        bot_id -> Text,
+        tenant_id -> Text,
+        template_id -> Nullable<Text>,
+        config -> Text,
+        paused -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Where each contact is in a multi-step flow.
+    conversations (bot_id, contact_number) {
+        bot_id -> Text,
+        contact_number -> Text,
+        tenant_id -> Text,
+        flow -> Text,
+        step -> Text,
+        answers -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Numbers a bot's owner blocked.
+    blocked_numbers (bot_id, number) {
+        bot_id -> Text,
+        number -> Text,
+        tenant_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Notes the owner keeps through the bot.
+    bot_notes (id) {
+        id -> Text,
+        tenant_id -> Text,
+        bot_id -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// How far a workspace got in the onboarding wizard.
+    onboarding (tenant_id) {
+        tenant_id -> Text,
+        step -> Text,
+        bot_id -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(bots -> tenants (tenant_id));
+diesel::joinable!(message_rollups -> tenants (tenant_id));
+diesel::joinable!(subscriptions -> plans (plan_id));
 diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -212,4 +413,21 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     outbox,
     sandbox_phones,
+    whatsapp_store,
+    message_rollups,
+    platform_rollups,
+    tenant_rollups,
+    command_rollups,
+    reply_time_rollups,
+    platform_errors,
+    subscriptions,
+    usage_counters,
+    stripe_events,
+    job_leases,
+    bot_templates,
+    bot_configs,
+    conversations,
+    blocked_numbers,
+    bot_notes,
+    onboarding,
 );

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::{Role, TenantScope};
 use crate::audit::{self, Action, ClientInfo};
+use crate::billing::entitlements::{self, Decision};
 use crate::db::schema::{invitations, memberships, tenants, users};
 use crate::db::{DbConn, RowScope};
 use crate::error::{ServiceError, ServiceResult};
@@ -89,6 +90,25 @@ pub async fn invite(
                     "email",
                     "This person is already a member.",
                 ));
+            }
+            // A replaced invitation to the same address frees its seat first.
+            let replaces_pending = invitations::table
+                .filter(invitations::tenant_id.eq(scope.tenant_id()))
+                .filter(invitations::email.eq(&email_in))
+                .filter(invitations::accepted_at.is_null())
+                .filter(invitations::revoked_at.is_null())
+                .filter(invitations::expires_at.gt(Utc::now().naive_utc()))
+                .count()
+                .get_result::<i64>(conn)?
+                > 0;
+            if !replaces_pending
+                && let Decision::Denied(denial) = entitlements::check_in(
+                    conn,
+                    scope.tenant_id(),
+                    entitlements::Action::AddMember,
+                )?
+            {
+                return Err(ServiceError::PlanLimit(Box::new(denial)));
             }
             let now = Utc::now().naive_utc();
             diesel::update(

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::{Role, TenantScope};
 use crate::audit::{self, Action, ClientInfo};
+use crate::billing::subscriptions::{self, TrialTerms};
 use crate::db::schema::{memberships, tenants};
 use crate::db::{DbConn, RowScope};
 use crate::error::{ServiceError, ServiceResult};
@@ -51,10 +52,13 @@ pub async fn create(state: &AppState, user_id: &str, raw_name: &str) -> ServiceR
     let name = normalize_name(raw_name, "workspace name")
         .map_err(|m| ServiceError::invalid("workspace_name", m))?;
     let user_id = user_id.to_owned();
+    let trial = TrialTerms::from(&state.config.billing);
     Ok(state
         .db
         .run_in(RowScope::System, move |conn| {
-            create_in(conn, &name, &user_id)
+            let id = create_in(conn, &name, &user_id)?;
+            subscriptions::start_trial_in(conn, &id, &trial)?;
+            Ok(id)
         })
         .await?)
 }

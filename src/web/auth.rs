@@ -15,6 +15,7 @@ use super::error::AppError;
 use super::layout::{HeaderUser, Layout};
 use crate::accounts::sessions::{self, Session};
 use crate::accounts::users::{self, User};
+use crate::admin::suspension;
 use crate::audit::ClientInfo;
 use crate::state::AppState;
 use crate::tenants::TenantScope;
@@ -156,6 +157,11 @@ impl FromRequest for Member {
             let visitor = visitor.await?;
             let account = visitor.require_account(&req)?;
             let current = account.current().ok_or(AppError::NoWorkspace)?;
+            if suspension::is_suspended(&visitor.state.db, &current.tenant_id).await? {
+                return Err(AppError::Forbidden(
+                    suspension::SUSPENDED_WORKSPACE.to_owned(),
+                ));
+            }
             let scope = TenantScope::from_membership(
                 current.tenant_id.clone(),
                 account.user.id.clone(),
@@ -205,4 +211,39 @@ pub fn cleared_session_cookie() -> Cookie<'static> {
     let mut cookie = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     cookie.make_removal();
     cookie
+}
+
+/// A signed-in platform admin. Anyone else (signed out included) gets a plain 404, so the
+/// admin pages do not even admit they exist.
+#[derive(Debug, Clone)]
+pub struct PlatformAdmin {
+    pub visitor: Visitor,
+    pub user_id: String,
+}
+
+impl PlatformAdmin {
+    /// The admin as the audit trail names them.
+    pub fn actor(&self) -> crate::admin::tenants::AdminActor {
+        crate::admin::tenants::AdminActor {
+            user_id: self.user_id.clone(),
+            client: self.visitor.client.clone(),
+        }
+    }
+}
+
+impl FromRequest for PlatformAdmin {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let visitor = Visitor::from_request(req, payload);
+        Box::pin(async move {
+            let visitor = visitor.await?;
+            let user_id = match &visitor.account {
+                Some(account) if account.user.is_platform_admin => account.user.id.clone(),
+                _ => return Err(AppError::NotFound),
+            };
+            Ok(PlatformAdmin { visitor, user_id })
+        })
+    }
 }

@@ -9,6 +9,7 @@ use askama::Template;
 use serde_json::json;
 
 use super::layout::Layout;
+use crate::billing::entitlements::Denial;
 use crate::error::ServiceError;
 
 /// An error a page handler returns. The status is explicit for every variant.
@@ -29,6 +30,10 @@ pub enum AppError {
     /// Signed in, but in no workspace yet.
     #[error("no workspace")]
     NoWorkspace,
+    /// The plan does not allow it: a page (or JSON) that names the limit and links to the
+    /// upgrade page.
+    #[error("plan limit reached")]
+    PlanLimit(Box<Denial>),
     /// Our fault; the cause is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -57,6 +62,7 @@ impl From<ServiceError> for AppError {
             ServiceError::Invalid(errors) => {
                 Self::Internal(format!("unhandled invalid input: {errors:?}"))
             }
+            ServiceError::PlanLimit(denial) => Self::PlanLimit(denial),
             ServiceError::Database(e) => Self::internal(e),
             ServiceError::Internal(cause) => Self::Internal(cause),
         }
@@ -77,7 +83,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::PlanLimit(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::SignInRequired { .. } | Self::NoWorkspace => StatusCode::SEE_OTHER,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -109,6 +115,7 @@ impl ResponseError for AppError {
                 redirect(&target)
             }
             Self::NoWorkspace => redirect("/workspaces/new"),
+            Self::PlanLimit(denial) => plan_limit_page(denial),
             Self::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
                 error_page(StatusCode::INTERNAL_SERVER_ERROR)
@@ -169,6 +176,37 @@ pub fn error_page_with(status: StatusCode, heading: &str, message: &str) -> Http
                 .body(heading.to_owned())
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "pages/plan_limit.html")]
+struct PlanLimitPage<'a> {
+    layout: Layout,
+    denial: &'a Denial,
+}
+
+/// The page for a refusal by the plan: what is limited, and the way to upgrade.
+fn plan_limit_page(denial: &Denial) -> HttpResponse {
+    let page = PlanLimitPage {
+        layout: Layout::new("Upgrade needed"),
+        denial,
+    };
+    match page.render() {
+        Ok(html) => HttpResponse::Forbidden()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(html),
+        Err(e) => {
+            tracing::error!(error = %e, "plan limit page did not render");
+            error_page_with(StatusCode::FORBIDDEN, "Upgrade needed", &denial.message())
+        }
+    }
+}
+
+/// The API's answer to a refusal by the plan: 403 with the stable code
+/// (`plan_limit_reached`, `feature_not_in_plan`), the limit and the `upgrade_url`.
+pub fn plan_limit_json(denial: &Denial) -> HttpResponse {
+    HttpResponse::Forbidden().json(denial.to_json())
 }
 
 /// A JSON error with a stable machine-readable `code`, for `/api/*`.

@@ -94,6 +94,13 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "bot_renamed" => "Bot renamed.",
         "bot_unpaired" => "Bot unpaired. Scan a new QR code to pair it again.",
         "bot_deleted" => "Bot deleted.",
+        "tenant_suspended" => "Tenant suspended: its bots are stopped and sign-in is blocked.",
+        "tenant_unsuspended" => "Suspension lifted: sign-in works and paired bots restart.",
+        "plan_changed" => "Plan changed.",
+        "verification_resent" => "A new confirmation link went to the unverified owners.",
+        "owners_verified" => "Every owner has already confirmed their address.",
+        "template_applied" => "Template applied. Tune its replies below.",
+        "command_added" => "Command added.",
         _ => return None,
     })
 }

@@ -7,7 +7,9 @@ mod client;
 pub mod csrf;
 pub mod error;
 mod health;
+mod http_metrics;
 pub mod layout;
+mod metrics_endpoint;
 mod pages;
 mod qr;
 
@@ -24,8 +26,20 @@ pub use self::layout::Layout;
 pub use crate::state::AppState;
 
 /// Content security policy: only our own origin. Pico draws its icons with `data:` SVGs.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
-     object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+/// Forms may also lead to Stripe's hosted pages (a checkout or portal redirect is a form
+/// submission's navigation, which `form-action` governs).
+fn content_security_policy(stripe_api_base: &url::Url) -> String {
+    let mut stripe = "https://checkout.stripe.com https://billing.stripe.com".to_owned();
+    let origin = stripe_api_base.origin().ascii_serialization();
+    if origin != "https://api.stripe.com" {
+        // A Stripe stand-in (tests, a mock) serves its hosted pages from its own origin.
+        stripe = format!("{stripe} {origin}");
+    }
+    format!(
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; \
+         form-action 'self' {stripe}; frame-ancestors 'none'"
+    )
+}
 
 /// The whole application, as `serve` runs it and as tests drive it.
 pub fn app(
@@ -40,13 +54,14 @@ pub fn app(
     >,
 > {
     let behind_tls = state.config.behind_tls();
+    let csp = content_security_policy(&state.config.billing.stripe_api_base);
     App::new()
         .app_data(web::Data::new(state))
         .configure(routes)
         .default_service(web::to(error::not_found))
         .wrap(from_fn(csrf::guard))
         .wrap(Compress::default())
-        .wrap(security_headers(behind_tls))
+        .wrap(security_headers(behind_tls, csp))
         .wrap_fn(|req, srv| {
             // Echo the request id so a user's report can be matched with our log lines.
             let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
@@ -61,6 +76,7 @@ pub fn app(
                 Ok(response)
             }
         })
+        .wrap(from_fn(http_metrics::record))
         .wrap(TracingLogger::<access_log::AccessLog>::new())
 }
 
@@ -72,6 +88,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/health", web::get().to(health::readiness))
         .route("/api/health", web::head().to(health::readiness))
         .route("/static/{path:.*}", web::get().to(assets::serve))
+        .route("/metrics", web::get().to(metrics_endpoint::scrape))
         // Accounts
         .route("/signup", web::get().to(sign_up::form))
         .route("/signup", web::post().to(sign_up::submit))
@@ -110,6 +127,20 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/account/delete", web::post().to(account::delete))
         // Workspaces
         .route("/dashboard", web::get().to(dashboard::show))
+        .route("/dashboard/bots", web::get().to(dashboard::bots_panel))
+        // Onboarding wizard
+        .route("/onboarding", web::get().to(onboarding::resume))
+        .route("/onboarding/{step}", web::get().to(onboarding::show))
+        .route("/onboarding/{step}", web::post().to(onboarding::submit))
+        // Templates and bot settings
+        .route("/templates", web::get().to(templates::list))
+        .route("/templates/apply", web::post().to(templates::apply))
+        .route("/bots/{id}/settings", web::get().to(bot_settings::show))
+        .route("/bots/{id}/settings", web::post().to(bot_settings::save))
+        .route(
+            "/bots/{id}/commands",
+            web::post().to(bot_settings::add_command),
+        )
         .route("/workspaces/new", web::get().to(workspace::new_form))
         .route("/workspaces/new", web::post().to(workspace::create))
         .route("/workspaces/switch", web::post().to(workspace::switch))
@@ -146,6 +177,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/bots", web::post().to(bots::create))
         .route("/bots/rows", web::get().to(bots::rows))
         .route("/bots/{id}/pair", web::get().to(bots::pair))
+        .route("/bots/{id}/pair/code", web::post().to(bots::pair_code))
         .route(
             "/bots/{id}/pair/status",
             web::get().to(bots::pair_status_fragment),
@@ -157,17 +189,51 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/bots/{id}/sandbox-phone",
             web::post().to(bots::customer_phone),
         )
+        // Plans and billing
+        .route("/pricing", web::get().to(billing::pricing))
+        .route("/billing", web::get().to(billing::show))
+        .route("/billing/upgrade", web::get().to(billing::upgrade))
+        .route("/billing/checkout", web::post().to(billing::start_checkout))
+        .route("/billing/portal", web::post().to(billing::open_portal))
+        .route("/webhooks/stripe", web::post().to(billing::stripe_webhook))
         // The sandbox phone (reached by link tokens, no account)
         .route("/sandbox/pair/{token}", web::get().to(sandbox::pair_form))
         .route("/sandbox/pair/{token}", web::post().to(sandbox::pair))
         .route("/sandbox/phone/{token}", web::get().to(sandbox::phone))
         .route("/sandbox/phone/{token}/chat", web::get().to(sandbox::chat))
-        .route("/sandbox/phone/{token}/send", web::post().to(sandbox::send));
+        .route("/sandbox/phone/{token}/send", web::post().to(sandbox::send))
+        .route("/analytics", web::get().to(analytics::show))
+        .configure(admin_routes);
 }
 
-fn security_headers(behind_tls: bool) -> DefaultHeaders {
+/// Every `/admin` route; `tests/it/admin.rs` checks that each answers 404 to non-admins.
+fn admin_routes(cfg: &mut web::ServiceConfig) {
+    use pages::admin;
+    cfg.route("/admin", web::get().to(admin::home))
+        .route("/admin/metrics", web::get().to(admin::metrics))
+        .route("/admin/tenants", web::get().to(admin::tenant_list))
+        .route("/admin/tenants/{id}", web::get().to(admin::tenant))
+        .route(
+            "/admin/tenants/{id}/suspend",
+            web::post().to(admin::suspend),
+        )
+        .route(
+            "/admin/tenants/{id}/unsuspend",
+            web::post().to(admin::unsuspend),
+        )
+        .route(
+            "/admin/tenants/{id}/plan",
+            web::post().to(admin::change_plan),
+        )
+        .route(
+            "/admin/tenants/{id}/resend-verification",
+            web::post().to(admin::resend_verification),
+        );
+}
+
+fn security_headers(behind_tls: bool, csp: String) -> DefaultHeaders {
     let headers = DefaultHeaders::new()
-        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .add((header::CONTENT_SECURITY_POLICY, csp))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
         .add((header::X_FRAME_OPTIONS, "DENY"))

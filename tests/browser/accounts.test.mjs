@@ -117,8 +117,10 @@ describe('accounts: sign up, sign in, invite a colleague', () => {
     await screenshot(page, 'signup-mobile.png');
     await page.setViewportSize(DESKTOP);
 
-    await submitAndWait(page, 'Create account', '/dashboard');
+    // A new workspace starts the onboarding wizard; its dashboard is one link away.
+    await submitAndWait(page, 'Create account', '/onboarding/workspace');
     assert.equal(new URL(page.url()).searchParams.get('notice'), 'welcome', 'notice=welcome');
+    await visit(page, `${BASE}/dashboard`);
     assert.equal((await page.locator('main h1').innerText()).trim(), WORKSPACE, 'dashboard <h1>');
     await page.locator('.banner').waitFor({ state: 'visible' });
     assert.match(await page.locator('.banner').innerText(), /confirm your email/i, 'unverified banner');

@@ -73,7 +73,7 @@ fn sandbox_link(page: &Page) -> String {
 }
 
 /// Sign up, create a bot and pair it to the sandbox phone +447700900123; returns its id.
-async fn paired_bot<S, B>(owner: &mut Browser<S>, app: std::rc::Rc<S>) -> String
+pub(crate) async fn paired_bot<S, B>(owner: &mut Browser<S>, app: std::rc::Rc<S>) -> String
 where
     S: actix_web::dev::Service<
             actix_http::Request,

@@ -2,15 +2,22 @@
 //! `scripts/test` runs them on SQLite and again on PostgreSQL + Redis.
 
 mod accounts;
+mod admin;
 mod admin_cli;
+mod billing;
 mod bot_leases;
 mod bots;
 mod cache;
 mod common;
 mod deploy_files;
+mod fake_whatsapp;
 mod health;
 mod isolation;
+mod metrics;
 mod migrations;
 mod process;
 mod role_split;
+mod templates;
 mod web;
+mod web_transport;
+mod whatsapp_store;

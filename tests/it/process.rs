@@ -20,6 +20,8 @@ fn a_bad_setting_stops_start_up_with_exit_code_2_and_one_line() {
         ("DATABASE_URL", "mysql://db/x"),
         ("ENCRYPTION_KEY", "tooshort"),
         ("REDIS_URL", "nonsense"),
+        ("WHATSAPP_WS_URL", "https://web.example.com/ws"),
+        ("WHATSAPP_VERSION", "2.beta"),
     ] {
         let output = binary()
             .arg("serve")
@@ -87,11 +89,17 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &TestDatabase) -> Self {
+        Self::start_with(db, &[])
+    }
+
+    /// Start with `extra` variables on top of the database's environment.
+    pub fn start_with(db: &TestDatabase, extra: &[(&str, &str)]) -> Self {
         let port = free_port();
         let child = binary()
             .arg("serve")
             .arg("--migrate")
             .envs(db.env())
+            .envs(extra.iter().copied())
             .env("PORT", port.to_string())
             .env("HOST", "127.0.0.1")
             .stdout(Stdio::null())
@@ -111,6 +119,14 @@ impl Server {
 
     pub fn get(&self, path: &str) -> Option<(u16, String)> {
         get(self.port, path)
+    }
+}
+
+impl Server {
+    /// Kill the process outright (SIGKILL): no shutdown, no flush.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,11 +1,15 @@
 //! Transports turn the outside world into events for a bot task and carry its replies out.
 //!
-//! `sandbox` is the built-in phone simulator (the embedded default). The WhatsApp Web
-//! transport (whatsapp-rust) and the Cloud API transport plug in as further variants.
+//! `sandbox` is the built-in phone simulator (the embedded default); `web` is WhatsApp Web
+//! multi-device through whatsapp-rust. The Cloud API transport plugs in as a further variant.
 
 pub mod sandbox;
+pub mod web;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::oneshot;
 
 /// A message received by the bot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,12 +40,46 @@ impl Delivery {
     }
 }
 
+/// The answer a transport waits for before acknowledging a message to WhatsApp: whether the
+/// bot task stored it. Cloning shares the one answer.
+#[derive(Debug, Clone)]
+pub struct StoredAnswer(Arc<Mutex<Option<oneshot::Sender<bool>>>>);
+
+impl StoredAnswer {
+    /// A new answer and the receiver the transport awaits.
+    pub fn new() -> (Self, oneshot::Receiver<bool>) {
+        let (tx, rx) = oneshot::channel();
+        (Self(Arc::new(Mutex::new(Some(tx)))), rx)
+    }
+
+    /// Answer (only the first answer counts).
+    pub fn send(&self, stored: bool) {
+        let sender = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(sender) = sender {
+            let _ = sender.send(stored);
+        }
+    }
+}
+
+impl PartialEq for StoredAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StoredAnswer {}
+
 /// What a transport tells its bot task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportEvent {
     /// A QR payload to show; replaced by the next one after `valid_for`.
     Qr {
         payload: String,
+        valid_for: Duration,
+    },
+    /// An 8-character code to type on the phone (linking by phone number).
+    PairCode {
+        code: String,
         valid_for: Duration,
     },
     /// A phone scanned the code: its number owns the bot now.
@@ -51,12 +89,21 @@ pub enum TransportEvent {
     /// Online.
     Connected,
     Message(InboundMessage),
+    /// A message the transport acknowledges to WhatsApp only once `stored` answers `true`.
+    MessageToStore {
+        message: InboundMessage,
+        stored: StoredAnswer,
+    },
     Receipt {
         message_id: String,
         delivery: Delivery,
     },
-    /// Connection lost; the transport (or the supervisor) will try again.
+    /// Connection lost; the supervisor restarts the transport.
     Disconnected {
+        reason: String,
+    },
+    /// Connection lost; the transport reconnects by itself.
+    Reconnecting {
         reason: String,
     },
     /// The phone removed the linked device.
@@ -71,6 +118,7 @@ pub struct SendError(pub String);
 /// A connected transport.
 pub enum Transport {
     Sandbox(sandbox::SandboxTransport),
+    Web(web::WebTransport),
 }
 
 impl Transport {
@@ -78,6 +126,7 @@ impl Transport {
     pub async fn send_text(&self, to: &str, text: &str) -> Result<String, SendError> {
         match self {
             Self::Sandbox(t) => t.send_text(to, text).await,
+            Self::Web(t) => t.send_text(to, text).await,
         }
     }
 
@@ -85,6 +134,8 @@ impl Transport {
     pub fn paired(&self) {
         match self {
             Self::Sandbox(t) => t.paired(),
+            // The client stops issuing codes by itself.
+            Self::Web(_) => {}
         }
     }
 
@@ -92,6 +143,31 @@ impl Transport {
     pub async fn close(&self) {
         match self {
             Self::Sandbox(t) => t.close().await,
+            Self::Web(t) => t.close().await,
+        }
+    }
+
+    /// Unlink from the phone and forget the session (the bot is being unpaired).
+    pub async fn logout(&self) {
+        match self {
+            Self::Sandbox(t) => t.close().await,
+            Self::Web(t) => t.logout().await,
+        }
+    }
+
+    /// The phone unlinked us: forget the session so the next start asks for a new scan.
+    pub async fn forget_session(&self) {
+        match self {
+            Self::Sandbox(_) => {}
+            Self::Web(t) => t.forget_session().await,
+        }
+    }
+
+    /// Ask for a code to link by phone number, where the transport supports it.
+    pub async fn request_pair_code(&self, phone_number: &str) -> Result<String, String> {
+        match self {
+            Self::Sandbox(_) => Err("the sandbox pairs by its QR code only".into()),
+            Self::Web(t) => t.request_pair_code(phone_number).await,
         }
     }
 }

@@ -6,8 +6,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{NoticeQuery, form_errors, redirect_with_notice, render_with_status};
-use crate::bots::model::{self, Bot, BotStatus};
+use crate::billing::entitlements::Denial;
+use crate::bots::model::{self, Bot, BotStatus, BotTransport};
 use crate::bots::sandbox_phones;
+use crate::bots::supervisor::PairCodeError;
+use crate::error::ServiceError;
 use crate::validation::FieldErrors;
 use crate::web::auth::Member;
 use crate::web::layout::Layout;
@@ -28,6 +31,8 @@ struct BotsPage {
     rows: BotRows,
     name: String,
     errors: FieldErrors,
+    /// Why a new bot was refused by the plan, with the way to upgrade.
+    limit: Option<Denial>,
 }
 
 async fn bots_page(
@@ -46,6 +51,7 @@ async fn bots_page(
         },
         name,
         errors,
+        limit: None,
     })
 }
 
@@ -81,13 +87,30 @@ pub struct NameForm {
     name: String,
 }
 
+#[derive(Debug, Deserialize)]
+pub struct NewBotForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    transport: String,
+}
+
 /// `POST /bots`: create, then straight to pairing.
-pub async fn create(member: Member, form: web::Form<NameForm>) -> Result<HttpResponse, AppError> {
-    match model::create(&member.visitor.state, &member.scope, &form.name).await {
+pub async fn create(member: Member, form: web::Form<NewBotForm>) -> Result<HttpResponse, AppError> {
+    // The sandbox unless the form asks for WhatsApp (older forms send no choice).
+    let transport = BotTransport::parse(&form.transport).unwrap_or(BotTransport::Sandbox);
+    let state = &member.visitor.state;
+    match model::create_with_transport(state, &member.scope, &form.name, transport).await {
         Ok(bot) => Ok(crate::web::error::redirect(&format!(
             "/bots/{}/pair",
             bot.id
         ))),
+        Err(ServiceError::PlanLimit(denial)) => {
+            let mut page =
+                bots_page(&member, None, form.into_inner().name, FieldErrors::new()).await?;
+            page.limit = Some(*denial);
+            render_with_status(StatusCode::FORBIDDEN, &page)
+        }
         Err(e) => {
             let (status, errors) = form_errors(e)?;
             render_with_status(
@@ -98,17 +121,21 @@ pub async fn create(member: Member, form: web::Form<NameForm>) -> Result<HttpRes
     }
 }
 
+/// The pairing status: the live QR code, or "Connected as …".
 #[derive(Template)]
 #[template(path = "partials/bot_pair_status.html")]
-struct PairStatus {
+pub(super) struct PairStatus {
     bot_id: String,
     connected_as: Option<String>,
     qr_svg: Option<String>,
     qr_payload: Option<String>,
     seconds_left: u64,
+    /// The code to type on the phone, when linking by phone number.
+    pair_code: Option<String>,
 }
 
-async fn pair_status(member: &Member, bot_id: &str) -> Result<PairStatus, AppError> {
+/// The pairing status of one of the member's bots (starting it, so a QR code comes).
+pub(super) async fn pair_status(member: &Member, bot_id: &str) -> Result<PairStatus, AppError> {
     let state = &member.visitor.state;
     let bot = model::find(state, &member.scope, bot_id).await?;
     if let Some(owner) = bot
@@ -121,6 +148,7 @@ async fn pair_status(member: &Member, bot_id: &str) -> Result<PairStatus, AppErr
             qr_svg: None,
             qr_payload: None,
             seconds_left: 0,
+            pair_code: None,
         });
     }
     state.bots.ensure_running(&bot.id);
@@ -128,12 +156,14 @@ async fn pair_status(member: &Member, bot_id: &str) -> Result<PairStatus, AppErr
         Some((payload, left)) => (Some(payload), left.as_secs()),
         None => (None, 0),
     };
+    let pair_code = state.bots.current_pair_code(&bot.id).await.map(|(c, _)| c);
     Ok(PairStatus {
         bot_id: bot.id,
         connected_as: None,
         qr_svg: payload.as_deref().and_then(qr::svg),
         qr_payload: payload,
         seconds_left,
+        pair_code,
     })
 }
 
@@ -142,7 +172,10 @@ async fn pair_status(member: &Member, bot_id: &str) -> Result<PairStatus, AppErr
 struct PairPage {
     layout: Layout,
     bot_name: String,
+    /// WhatsApp (not the sandbox): offer linking by phone number too.
+    is_web: bool,
     status: PairStatus,
+    pair_code_form: PairCodeAnswer,
 }
 
 /// `GET /bots/{id}/pair`: the live QR code.
@@ -151,9 +184,72 @@ pub async fn pair(member: Member, id: web::Path<String>) -> Result<HttpResponse,
     let status = pair_status(&member, &id).await?;
     render(&PairPage {
         layout: member.visitor.layout("Pair your bot"),
+        is_web: bot.transport == BotTransport::Web.as_str(),
+        pair_code_form: PairCodeAnswer {
+            bot_id: bot.id.clone(),
+            csrf: member.visitor.csrf.clone(),
+            phone_number: String::new(),
+            code: None,
+            error: None,
+        },
         bot_name: bot.name,
         status,
     })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PhoneNumberForm {
+    #[serde(default)]
+    phone_number: String,
+}
+
+#[derive(Template)]
+#[template(path = "partials/bot_pair_code.html")]
+struct PairCodeAnswer {
+    bot_id: String,
+    csrf: String,
+    phone_number: String,
+    code: Option<String>,
+    error: Option<String>,
+}
+
+/// `POST /bots/{id}/pair/code`: link by phone number; answers the code to type on the phone.
+pub async fn pair_code(
+    member: Member,
+    id: web::Path<String>,
+    form: web::Form<PhoneNumberForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = &member.visitor.state;
+    let bot = model::find(state, &member.scope, &id).await?;
+    let digits: String = form
+        .phone_number
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+'))
+        .collect();
+    let mut answer = PairCodeAnswer {
+        bot_id: bot.id.clone(),
+        csrf: member.visitor.csrf.clone(),
+        phone_number: form.into_inner().phone_number,
+        code: None,
+        error: None,
+    };
+    let valid = (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit());
+    if !valid {
+        answer.error =
+            Some("Enter the phone's number with its country code, e.g. +44 7700 900123.".into());
+        return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &answer);
+    }
+    state.bots.ensure_running(&bot.id);
+    match state.bots.request_pair_code(&bot.id, &digits).await {
+        Ok(code) => answer.code = Some(code),
+        Err(e @ PairCodeError::NotRunningHere) => answer.error = Some(e.to_string()),
+        Err(PairCodeError::Refused(reason)) => {
+            tracing::warn!(bot_id = %bot.id, %reason, "WhatsApp refused a pair code");
+            answer.error = Some("WhatsApp did not give a code just now. Check the number and try again in a minute.".into());
+        }
+    }
+    // A refusal is an answer the page shows, like a code.
+    render(&answer)
 }
 
 /// `GET /bots/{id}/pair/status`: the QR (rotating) or "Connected as …", polled by the page.

@@ -1,21 +1,34 @@
-//! `GET /dashboard`: the workspace at a glance.
+//! `GET /dashboard`: the workspace at a glance: bots with live status and today's messages,
+//! usage against the plan's limits, recent conversations and quick actions.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::NoticeQuery;
-use crate::tenants::members::{self, MemberView};
+use crate::bots::overview::{self, BotSummary, Overview};
+use crate::onboarding::{self, Step};
 use crate::web::auth::Member;
 use crate::web::layout::Layout;
 use crate::web::{AppError, render};
+
+/// The bots panel, polled for live status.
+#[derive(Template)]
+#[template(path = "partials/dashboard_bots.html")]
+struct BotsPanel {
+    bots: Vec<BotSummary>,
+    csrf: String,
+}
 
 #[derive(Template)]
 #[template(path = "pages/dashboard.html")]
 struct DashboardPage {
     layout: Layout,
     workspace_name: String,
-    role: String,
-    members: Vec<MemberView>,
+    overview: Overview,
+    bots: BotsPanel,
+    /// The wizard's step, while it is not finished.
+    onboarding: Option<Step>,
+    upgrade_path: &'static str,
 }
 
 /// The dashboard of the workspace in view.
@@ -23,7 +36,9 @@ pub async fn show(
     member: Member,
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let members = members::list(&member.visitor.state, &member.scope).await?;
+    let state = &member.visitor.state;
+    let mut overview = overview::overview(state, &member.scope).await?;
+    let progress = onboarding::progress(state, &member.scope).await?;
     let layout = member
         .visitor
         .layout("Dashboard")
@@ -33,10 +48,25 @@ pub async fn show(
         .as_ref()
         .map(|w| w.name.clone())
         .unwrap_or_default();
+    let bots = BotsPanel {
+        bots: std::mem::take(&mut overview.bots),
+        csrf: member.visitor.csrf.clone(),
+    };
     render(&DashboardPage {
         layout,
         workspace_name,
-        role: member.scope.role().label().to_owned(),
-        members,
+        overview,
+        bots,
+        onboarding: Some(progress.step).filter(|s| *s != Step::Done),
+        upgrade_path: crate::billing::entitlements::UPGRADE_PATH,
+    })
+}
+
+/// `GET /dashboard/bots`: the bots panel alone.
+pub async fn bots_panel(member: Member) -> Result<HttpResponse, AppError> {
+    let overview = overview::overview(&member.visitor.state, &member.scope).await?;
+    render(&BotsPanel {
+        bots: overview.bots,
+        csrf: member.visitor.csrf.clone(),
     })
 }

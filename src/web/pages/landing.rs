@@ -58,7 +58,7 @@ impl PlanCard {
 }
 
 /// 12345 → "12,345".
-fn group_thousands(n: i32) -> String {
+pub(super) fn group_thousands(n: i32) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -1,15 +1,21 @@
 //! Page handlers: each extracts, calls one service, renders.
 
 pub mod account;
+pub mod admin;
+pub mod analytics;
+pub mod billing;
+pub mod bot_settings;
 pub mod bots;
 pub mod dashboard;
 pub mod invitations;
 pub mod landing;
 pub mod members;
+pub mod onboarding;
 pub mod passwords;
 pub mod sandbox;
 pub mod sign_in;
 pub mod sign_up;
+pub mod templates;
 pub mod workspace;
 
 use actix_web::HttpResponse;

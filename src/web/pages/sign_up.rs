@@ -56,7 +56,8 @@ pub async fn form(
     })
 }
 
-/// Create the account, sign in, and land on the dashboard.
+/// Create the account, sign in, and start the onboarding wizard (or, joining by invitation,
+/// land on the dashboard).
 pub async fn submit(
     visitor: Visitor,
     form: web::Form<SignUpForm>,
@@ -81,8 +82,13 @@ pub async fn submit(
                 &visitor.client,
             )
             .await?;
-            let notice = if joined { "joined" } else { "welcome" };
-            signed_in_redirect(&format!("/dashboard?notice={notice}"), token, false, &state)
+            // A new workspace goes through the onboarding wizard; a person joining one does not.
+            let next = if joined {
+                "/dashboard?notice=joined"
+            } else {
+                "/onboarding/workspace?notice=welcome"
+            };
+            signed_in_redirect(next, token, false, &state)
         }
         Err(e) => {
             let (status, errors) = form_errors(e)?;

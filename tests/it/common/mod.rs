@@ -11,6 +11,7 @@
 
 pub mod browser;
 pub mod smtp;
+pub mod stripe;
 
 use std::collections::HashMap;
 
@@ -200,14 +201,22 @@ pub struct Site {
 impl Site {
     /// Migrate, seed and prepare, as `serve` does.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Like `start`, with `extra` configuration variables.
+    pub fn start_with(extra: &[(&str, &str)]) -> Self {
         // Warnings and errors go to stderr (RUST_LOG=info shows more when debugging a test).
         whatsdex::telemetry::init(whatsdex::config::LogFormat::Pretty, "warn");
         let db = TestDatabase::new();
         let smtp = smtp::FakeSmtp::start();
-        let config = db.config_with(&[
-            ("SMTP_URL", &smtp.url()),
+        let smtp_url = smtp.url();
+        let mut settings = vec![
+            ("SMTP_URL", smtp_url.as_str()),
             ("APP_BASE_URL", "http://localhost:8080"),
-        ]);
+        ];
+        settings.extend_from_slice(extra);
+        let config = db.config_with(&settings);
         let state = whatsdex::server::prepare(config, true).expect("prepare");
         Self { db, smtp, state }
     }

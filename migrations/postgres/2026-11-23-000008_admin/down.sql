@@ -1,0 +1,12 @@
+DROP TABLE platform_errors;
+DROP TABLE reply_time_rollups;
+DROP TABLE command_rollups;
+DROP TABLE tenant_rollups;
+DROP TABLE platform_rollups;
+DROP TABLE message_rollups;
+DROP INDEX bots_by_status;
+DROP INDEX tenants_suspended;
+DROP INDEX tenants_by_created;
+ALTER TABLE tenants DROP COLUMN plan_override;
+ALTER TABLE tenants DROP COLUMN suspended_reason;
+ALTER TABLE tenants DROP COLUMN suspended_at;

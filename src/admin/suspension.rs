@@ -1,0 +1,48 @@
+//! Whether a workspace is suspended: asked by sign-in, by every workspace page and by the bot
+//! supervisor at start-up.
+
+use std::collections::HashSet;
+
+use diesel::prelude::*;
+
+use crate::db::schema::tenants;
+use crate::db::{Db, DbConn, DbError, RowScope};
+
+/// What a member of a suspended workspace is told.
+pub const SUSPENDED_WORKSPACE: &str = "This workspace is suspended by the WhatsDeX team, \
+     so its bots are stopped and its pages closed. Contact support to restore it.";
+
+/// What sign-in says when every workspace of the person is suspended.
+pub const SUSPENDED_SIGN_IN: &str = "Your workspace is suspended, so you cannot sign in to it. \
+     Contact support to restore it.";
+
+/// Whether `tenant_id` is suspended.
+pub async fn is_suspended(db: &Db, tenant_id: &str) -> Result<bool, DbError> {
+    let id = tenant_id.to_owned();
+    db.run_in(RowScope::Tenant(id.clone()), move |conn| {
+        Ok(!suspended_among_in(conn, std::slice::from_ref(&id))?.is_empty())
+    })
+    .await
+}
+
+/// Which of `tenant_ids` are suspended, within the caller's transaction.
+pub fn suspended_among_in(
+    conn: &mut DbConn,
+    tenant_ids: &[String],
+) -> QueryResult<HashSet<String>> {
+    Ok(tenants::table
+        .filter(tenants::id.eq_any(tenant_ids))
+        .filter(tenants::suspended_at.is_not_null())
+        .select(tenants::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Which of `tenant_ids` are suspended.
+pub async fn suspended_among(db: &Db, tenant_ids: Vec<String>) -> Result<HashSet<String>, DbError> {
+    db.run_in(RowScope::System, move |conn| {
+        suspended_among_in(conn, &tenant_ids)
+    })
+    .await
+}

@@ -1,0 +1,112 @@
+//! What the billing pages show: the plan, each quota's use, the last periods, the catalogue.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::entitlements::Quota;
+use super::plans::{self, Plan};
+use super::subscriptions::{self, Status};
+use super::usage::{self, Metric};
+use crate::db::schema::bots;
+use crate::error::ServiceResult;
+use crate::state::AppState;
+use crate::tenants::TenantScope;
+
+/// One quota's use, ready for a bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaUse {
+    pub label: &'static str,
+    pub used: i64,
+    /// None: unlimited.
+    pub limit: Option<i64>,
+}
+
+impl QuotaUse {
+    /// How full the bar is, 0–100.
+    pub fn percent(&self) -> i64 {
+        match self.limit {
+            Some(0) => 100,
+            Some(limit) => (self.used * 100 / limit).clamp(0, 100),
+            None => 0,
+        }
+    }
+
+    /// Whether nothing is left.
+    pub fn is_full(&self) -> bool {
+        self.limit.is_some_and(|l| self.used >= l)
+    }
+}
+
+/// A metric's last periods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricHistory {
+    pub label: &'static str,
+    pub periods: Vec<(String, i64)>,
+}
+
+/// The billing page of a workspace.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub plan: Plan,
+    pub status: Option<Status>,
+    pub trial_ends_at: Option<NaiveDateTime>,
+    pub grace_ends_at: Option<NaiveDateTime>,
+    pub renews_at: Option<NaiveDateTime>,
+    pub has_stripe_customer: bool,
+    pub quotas: Vec<QuotaUse>,
+    pub history: Vec<MetricHistory>,
+    pub paused_bots: i64,
+}
+
+/// The scope's plan, use and history.
+pub async fn overview(state: &AppState, scope: &TenantScope) -> ServiceResult<Overview> {
+    let tenant_id = scope.tenant_id().to_owned();
+    Ok(state
+        .db
+        .run_in(scope.rows(), move |conn| {
+            let plan = subscriptions::current_plan_of(conn, &tenant_id)?;
+            let subscription = subscriptions::find_in(conn, &tenant_id)?;
+            let mut quotas = Vec::new();
+            for quota in Quota::ALL {
+                quotas.push(QuotaUse {
+                    label: quota.label(),
+                    used: quota.used_in(conn, &tenant_id)?,
+                    limit: quota.limit_of(&plan),
+                });
+            }
+            let mut history = Vec::new();
+            for metric in Metric::ALL {
+                history.push(MetricHistory {
+                    label: metric.label(),
+                    periods: usage::history_in(conn, &tenant_id, metric, 6)?,
+                });
+            }
+            let paused_bots = bots::table
+                .filter(bots::tenant_id.eq(&tenant_id))
+                .filter(bots::paused_for_plan.eq(true))
+                .count()
+                .get_result(conn)?;
+            Ok(Overview {
+                plan,
+                status: subscription.as_ref().map(|s| s.status()),
+                trial_ends_at: subscription.as_ref().and_then(|s| s.trial_ends_at),
+                grace_ends_at: subscription.as_ref().and_then(|s| s.grace_ends_at),
+                renews_at: subscription.as_ref().and_then(|s| s.current_period_end),
+                has_stripe_customer: subscription
+                    .as_ref()
+                    .is_some_and(|s| s.stripe_customer_id.is_some()),
+                quotas,
+                history,
+                paused_bots,
+            })
+        })
+        .await?)
+}
+
+/// The plan catalogue, cheapest first, for the pricing and upgrade pages.
+pub async fn catalogue(state: &AppState) -> ServiceResult<Vec<Plan>> {
+    Ok(state
+        .db
+        .run_in(crate::db::RowScope::System, plans::list)
+        .await?)
+}

@@ -1,0 +1,601 @@
+//! Each bot's own settings: a copy of a template that its workspace edits. Applying a
+//! template, saving the settings form (validated field by field) and adding custom commands
+//! live here; the router reads the result.
+
+use chrono::Utc;
+use diesel::prelude::*;
+
+use super::model;
+use super::router::hours;
+use super::templates::config::{BotConfig, CommandDef, KeywordReply, MenuItem};
+use super::templates::{self, Template};
+use crate::billing::entitlements::{self, Action, Decision};
+use crate::billing::plans::Feature;
+use crate::db::DbConn;
+use crate::db::schema::bot_configs;
+use crate::error::{ServiceError, ServiceResult};
+use crate::state::AppState;
+use crate::tenants::TenantScope;
+use crate::validation::FieldErrors;
+
+/// The languages a bot can be set to.
+pub const LANGUAGES: [(&str, &str); 5] = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("pt", "Português"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+];
+
+/// A bot's settings as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredConfig {
+    pub config: BotConfig,
+    pub template_id: Option<String>,
+    pub paused: bool,
+}
+
+/// The bot's settings (a plain bot's when none are stored yet).
+pub fn load_in(conn: &mut DbConn, bot_id: &str) -> QueryResult<StoredConfig> {
+    let row: Option<(Option<String>, String, bool)> = bot_configs::table
+        .find(bot_id)
+        .select((
+            bot_configs::template_id,
+            bot_configs::config,
+            bot_configs::paused,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        Some((template_id, config, paused)) => StoredConfig {
+            config: serde_json::from_str(&config).unwrap_or_else(|e| {
+                tracing::error!(bot_id, error = %e, "stored bot settings do not parse");
+                BotConfig::default()
+            }),
+            template_id,
+            paused,
+        },
+        None => StoredConfig {
+            config: BotConfig::default(),
+            template_id: None,
+            paused: false,
+        },
+    })
+}
+
+/// Store the bot's settings (insert or replace).
+pub fn save_in(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    bot_id: &str,
+    template_id: Option<&str>,
+    config: &BotConfig,
+) -> QueryResult<()> {
+    let json = serde_json::to_string(config).unwrap_or_default();
+    let now = Utc::now().naive_utc();
+    let upsert = diesel::insert_into(bot_configs::table)
+        .values((
+            bot_configs::bot_id.eq(bot_id),
+            bot_configs::tenant_id.eq(tenant_id),
+            bot_configs::template_id.eq(template_id),
+            bot_configs::config.eq(&json),
+            bot_configs::paused.eq(false),
+            bot_configs::updated_at.eq(now),
+        ))
+        .on_conflict(bot_configs::bot_id)
+        .do_update()
+        .set((
+            bot_configs::template_id.eq(template_id),
+            bot_configs::config.eq(&json),
+            bot_configs::updated_at.eq(now),
+        ));
+    crate::on_backend!(conn, c => upsert.execute(c)).map(drop)
+}
+
+/// Pause or resume the bot (its owner's `!pause` / `!resume`).
+pub fn set_paused_in(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    bot_id: &str,
+    paused: bool,
+) -> QueryResult<()> {
+    let current = load_in(conn, bot_id)?;
+    save_in(
+        conn,
+        tenant_id,
+        bot_id,
+        current.template_id.as_deref(),
+        &current.config,
+    )?;
+    diesel::update(bot_configs::table.find(bot_id))
+        .set(bot_configs::paused.eq(paused))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The settings after applying `template` to `current`:
+/// - `reset`, or no settings yet: exactly the template;
+/// - another template: the template, keeping the workspace's own (custom) commands;
+/// - the same template again: the workspace's edits stay, and anything the template gained
+///   since (commands, keywords, flows, menu items) is added.
+pub fn merge(current: &StoredConfig, template: &Template, reset: bool, had_row: bool) -> BotConfig {
+    let fresh = template.config.clone();
+    if reset || !had_row {
+        return fresh;
+    }
+    if current.template_id.as_deref() != Some(template.id.as_str()) {
+        let mut config = fresh;
+        for custom in current.config.commands.iter().filter(|c| c.custom) {
+            if !config.commands.iter().any(|c| c.name == custom.name) {
+                config.commands.push(custom.clone());
+            }
+        }
+        return config;
+    }
+    let mut config = current.config.clone();
+    for command in fresh.commands {
+        if !config.commands.iter().any(|c| c.name == command.name) {
+            config.commands.push(command);
+        }
+    }
+    for keyword in fresh.keywords {
+        if !config
+            .keywords
+            .iter()
+            .any(|k| k.keywords == keyword.keywords)
+        {
+            config.keywords.push(keyword);
+        }
+    }
+    for flow in fresh.flows {
+        if config.flow(&flow.id).is_none() {
+            config.flows.push(flow);
+        }
+    }
+    for item in fresh.menu.items {
+        if !config.menu.items.iter().any(|i| i.label == item.label) {
+            config.menu.items.push(item);
+        }
+    }
+    config
+}
+
+fn require_editor(scope: &TenantScope) -> ServiceResult<()> {
+    if scope.role().can_edit_workspace() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "Only owners and admins can change a bot's settings.",
+        ))
+    }
+}
+
+/// A refusal of the plan as a form error on `field`.
+fn plan_error(field: &'static str, decision: Decision) -> ServiceResult<()> {
+    match decision {
+        Decision::Allowed => Ok(()),
+        Decision::Denied(denial) => Err(ServiceError::invalid(field, denial.message())),
+    }
+}
+
+/// Apply a template to one of the scope's bots. Premium templates need their feature.
+pub async fn apply_template(
+    state: &AppState,
+    scope: &TenantScope,
+    bot_id: &str,
+    template_id: &str,
+    reset: bool,
+) -> ServiceResult<()> {
+    require_editor(scope)?;
+    let bot = model::find(state, scope, bot_id).await?;
+    let template = templates::find(template_id).ok_or(ServiceError::NotFound)?;
+    let tenant_id = scope.tenant_id().to_owned();
+    state
+        .db
+        .transaction(scope.rows(), move |conn| {
+            if let Some(feature) = template.premium {
+                plan_error(
+                    "template",
+                    entitlements::check_in(conn, &tenant_id, Action::Use(feature))?,
+                )?;
+            }
+            let had_row = bot_configs::table
+                .find(&bot.id)
+                .count()
+                .get_result::<i64>(conn)?
+                > 0;
+            let current = load_in(conn, &bot.id)?;
+            let config = merge(&current, &template, reset, had_row);
+            save_in(conn, &tenant_id, &bot.id, Some(&template.id), &config)?;
+            Ok::<_, ServiceError>(())
+        })
+        .await
+}
+
+/// A bot's settings for its settings page.
+pub async fn for_bot(
+    state: &AppState,
+    scope: &TenantScope,
+    bot_id: &str,
+) -> ServiceResult<(model::Bot, StoredConfig)> {
+    let bot = model::find(state, scope, bot_id).await?;
+    let id = bot.id.clone();
+    let stored = state
+        .db
+        .run_in(scope.rows(), move |conn| load_in(conn, &id))
+        .await?;
+    Ok((bot, stored))
+}
+
+/// What the settings form sends, already split into fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsInput {
+    pub prefix: String,
+    pub language: String,
+    pub welcome: String,
+    pub hours_enabled: bool,
+    pub utc_offset: String,
+    pub days: Vec<u8>,
+    pub open: String,
+    pub close: String,
+    pub away_message: String,
+    pub fallback: String,
+    pub anti_link: bool,
+    /// Per command, in the stored order: (enabled, reply).
+    pub commands: Vec<(bool, String)>,
+    /// `keyword, keyword => reply`, one per line.
+    pub keywords: String,
+    pub menu_title: String,
+    /// `Label => reply` or `Label => flow:<id>`, one per line.
+    pub menu: String,
+}
+
+/// The keyword replies as the settings form shows them.
+pub fn keywords_text(config: &BotConfig) -> String {
+    config
+        .keywords
+        .iter()
+        .map(|k| {
+            format!(
+                "{} => {}",
+                k.keywords.join(", "),
+                k.reply.replace('\n', " ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The menu as the settings form shows it.
+pub fn menu_text(config: &BotConfig) -> String {
+    config
+        .menu
+        .items
+        .iter()
+        .map(|i| match &i.flow {
+            Some(flow) => format!("{} => flow:{flow}", i.label),
+            None => format!("{} => {}", i.label, i.reply.replace('\n', " ")),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+const MAX_TEXT: usize = 1000;
+
+fn text_field(errors: &mut FieldErrors, field: &'static str, value: &str) -> String {
+    let value = value.trim().replace("\r\n", "\n");
+    if value.chars().count() > MAX_TEXT {
+        errors.add(field, format!("Keep it under {MAX_TEXT} characters."));
+    }
+    value
+}
+
+/// The settings `input` describes, applied over `current`, or every field's problem.
+pub fn validate(current: &BotConfig, input: &SettingsInput) -> Result<BotConfig, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut config = current.clone();
+    let prefix = input.prefix.trim();
+    if prefix.is_empty()
+        || prefix.chars().count() > 3
+        || prefix
+            .chars()
+            .any(|c| c.is_alphanumeric() || c.is_whitespace())
+    {
+        errors.add(
+            "prefix",
+            "Use one to three symbols, like ! or /, without letters or spaces.",
+        );
+    }
+    config.prefix = prefix.to_owned();
+    if !LANGUAGES.iter().any(|(code, _)| *code == input.language) {
+        errors.add("language", "Choose a language from the list.");
+    }
+    config.language = input.language.clone();
+    config.welcome = text_field(&mut errors, "welcome", &input.welcome);
+    config.away_message = text_field(&mut errors, "away_message", &input.away_message);
+    config.fallback = text_field(&mut errors, "fallback", &input.fallback);
+    config.anti_link = input.anti_link;
+
+    config.hours.enabled = input.hours_enabled;
+    config.hours.utc_offset = input.utc_offset.trim().to_owned();
+    config.hours.open = input.open.trim().to_owned();
+    config.hours.close = input.close.trim().to_owned();
+    config.hours.days = input
+        .days
+        .iter()
+        .copied()
+        .filter(|d| (1..=7).contains(d))
+        .collect();
+    config.hours.days.sort_unstable();
+    config.hours.days.dedup();
+    if let Err(m) = hours::parse_offset(&config.hours.utc_offset) {
+        errors.add("utc_offset", m);
+    }
+    let open = hours::parse_time(&config.hours.open).map_err(|m| errors.add("open", m));
+    let close = hours::parse_time(&config.hours.close).map_err(|m| errors.add("close", m));
+    if let (Ok(open), Ok(close)) = (open, close)
+        && close <= open
+    {
+        errors.add("close", "Closing time must be after opening time.");
+    }
+    if input.hours_enabled && config.away_message.is_empty() {
+        errors.add(
+            "away_message",
+            "Write an away message: customers get it outside business hours.",
+        );
+    }
+
+    for (command, (enabled, reply)) in config.commands.iter_mut().zip(&input.commands) {
+        command.enabled = *enabled;
+        if command.action.is_none() {
+            let reply = reply.trim().replace("\r\n", "\n");
+            if command.enabled && reply.is_empty() {
+                errors.add(
+                    "commands",
+                    format!(
+                        "Write a reply for {}{}, or switch it off.",
+                        prefix, command.name
+                    ),
+                );
+            }
+            command.reply = reply;
+        }
+    }
+
+    match parse_keywords(&input.keywords) {
+        Ok(keywords) => config.keywords = keywords,
+        Err(m) => errors.add("keywords", m),
+    }
+    config.menu.title = input.menu_title.trim().to_owned();
+    match parse_menu(&input.menu, &config) {
+        Ok(items) => config.menu.items = items,
+        Err(m) => errors.add("menu", m),
+    }
+    errors.into_result().map(|()| config)
+}
+
+fn split_line(line: &str) -> Option<(&str, &str)> {
+    let (left, right) = line.split_once("=>")?;
+    let (left, right) = (left.trim(), right.trim());
+    (!left.is_empty() && !right.is_empty()).then_some((left, right))
+}
+
+fn parse_keywords(text: &str) -> Result<Vec<KeywordReply>, String> {
+    let mut replies = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let (words, reply) = split_line(line)
+            .ok_or_else(|| format!("Line {}: write keywords, then =>, then the reply.", n + 1))?;
+        replies.push(KeywordReply {
+            keywords: words
+                .split(',')
+                .map(|w| w.trim().to_lowercase())
+                .filter(|w| !w.is_empty())
+                .collect(),
+            reply: reply.to_owned(),
+        });
+    }
+    Ok(replies)
+}
+
+fn parse_menu(text: &str, config: &BotConfig) -> Result<Vec<MenuItem>, String> {
+    let mut items = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let (label, target) = split_line(line)
+            .ok_or_else(|| format!("Line {}: write the label, then =>, then the reply.", n + 1))?;
+        let item = match target.strip_prefix("flow:") {
+            Some(flow) if config.flow(flow.trim()).is_some() => MenuItem {
+                label: label.to_owned(),
+                reply: String::new(),
+                flow: Some(flow.trim().to_owned()),
+            },
+            Some(flow) => return Err(format!("Line {}: there is no flow {flow}.", n + 1)),
+            None => MenuItem {
+                label: label.to_owned(),
+                reply: target.to_owned(),
+                flow: None,
+            },
+        };
+        items.push(item);
+    }
+    if items.len() > 9 {
+        return Err("A menu can have up to 9 items.".into());
+    }
+    Ok(items)
+}
+
+/// Save the settings form for one of the scope's bots; the stored settings on success.
+pub async fn update(
+    state: &AppState,
+    scope: &TenantScope,
+    bot_id: &str,
+    input: SettingsInput,
+) -> ServiceResult<BotConfig> {
+    require_editor(scope)?;
+    let bot = model::find(state, scope, bot_id).await?;
+    let tenant_id = scope.tenant_id().to_owned();
+    state
+        .db
+        .transaction(scope.rows(), move |conn| {
+            let current = load_in(conn, &bot.id)?;
+            let config = validate(&current.config, &input)?;
+            save_in(
+                conn,
+                &tenant_id,
+                &bot.id,
+                current.template_id.as_deref(),
+                &config,
+            )?;
+            Ok::<_, ServiceError>(config)
+        })
+        .await
+}
+
+/// Add the workspace's own command (plan feature: custom commands).
+pub async fn add_custom_command(
+    state: &AppState,
+    scope: &TenantScope,
+    bot_id: &str,
+    raw_name: &str,
+    reply: &str,
+) -> ServiceResult<()> {
+    require_editor(scope)?;
+    let bot = model::find(state, scope, bot_id).await?;
+    let name = raw_name
+        .trim()
+        .trim_start_matches(['!', '/', '.', '#'])
+        .to_lowercase();
+    let reply = reply.trim().to_owned();
+    let mut errors = FieldErrors::new();
+    if name.is_empty()
+        || name.len() > 20
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        errors.add("command_name", "Use 1 to 20 letters, digits or _.");
+    }
+    if super::router::BUILT_IN.contains(&name.as_str()) {
+        errors.add("command_name", "That name is taken by a built-in command.");
+    }
+    if reply.is_empty() || reply.chars().count() > MAX_TEXT {
+        errors.add("command_reply", "Write the reply (up to 1000 characters).");
+    }
+    errors.into_result()?;
+    let tenant_id = scope.tenant_id().to_owned();
+    state
+        .db
+        .transaction(scope.rows(), move |conn| {
+            plan_error(
+                "command_name",
+                entitlements::check_in(conn, &tenant_id, Action::Use(Feature::CustomCommands))?,
+            )?;
+            let current = load_in(conn, &bot.id)?;
+            let mut config = current.config;
+            if config.commands.iter().any(|c| c.name == name) {
+                return Err(ServiceError::invalid(
+                    "command_name",
+                    "This bot already has a command with that name.",
+                ));
+            }
+            config.commands.push(CommandDef {
+                name,
+                description: "Your own command".into(),
+                reply,
+                action: None,
+                owner_only: false,
+                premium: None,
+                enabled: true,
+                custom: true,
+            });
+            save_in(
+                conn,
+                &tenant_id,
+                &bot.id,
+                current.template_id.as_deref(),
+                &config,
+            )?;
+            Ok(())
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input_for(config: &BotConfig) -> SettingsInput {
+        SettingsInput {
+            prefix: config.prefix.clone(),
+            language: config.language.clone(),
+            welcome: config.welcome.clone(),
+            hours_enabled: config.hours.enabled,
+            utc_offset: config.hours.utc_offset.clone(),
+            days: config.hours.days.clone(),
+            open: config.hours.open.clone(),
+            close: config.hours.close.clone(),
+            away_message: config.away_message.clone(),
+            fallback: config.fallback.clone(),
+            anti_link: config.anti_link,
+            commands: config
+                .commands
+                .iter()
+                .map(|c| (c.enabled, c.reply.clone()))
+                .collect(),
+            keywords: keywords_text(config),
+            menu_title: config.menu.title.clone(),
+            menu: menu_text(config),
+        }
+    }
+
+    #[test]
+    fn the_form_round_trips_every_template() {
+        for template in templates::catalogue() {
+            let config = &template.config;
+            assert_eq!(
+                validate(config, &input_for(config)).as_ref(),
+                Ok(config),
+                "{}",
+                template.id
+            );
+        }
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let config = templates::find("customer_support").unwrap().config;
+        let mut input = input_for(&config);
+        input.prefix = "go".into();
+        input.open = "9am".into();
+        input.hours_enabled = true;
+        input.away_message = String::new();
+        input.keywords = "refund without arrow".into();
+        input.menu = "Order => flow:nope".into();
+        let errors = validate(&config, &input).unwrap_err();
+        for field in ["prefix", "open", "away_message", "keywords", "menu"] {
+            assert!(errors.get(field).is_some(), "{field}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn reapplying_keeps_edits_and_reset_restores() {
+        let template = templates::find("restaurant_orders").unwrap();
+        let mut edited = template.config.clone();
+        edited.welcome = "Ciao!".into();
+        let current = StoredConfig {
+            config: edited,
+            template_id: Some(template.id.clone()),
+            paused: false,
+        };
+        assert_eq!(merge(&current, &template, false, true).welcome, "Ciao!");
+        assert_eq!(
+            merge(&current, &template, true, true).welcome,
+            template.config.welcome
+        );
+    }
+}

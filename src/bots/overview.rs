@@ -1,0 +1,146 @@
+//! The dashboard's numbers: each bot with its status and messages today, usage against the
+//! plan's limits, and the latest conversations. Read-only.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::model::Bot;
+use crate::billing::entitlements;
+use crate::db::schema::{bots, contacts, messages};
+use crate::error::ServiceResult;
+use crate::state::AppState;
+use crate::tenants::TenantScope;
+
+/// A bot on the dashboard.
+#[derive(Debug, Clone)]
+pub struct BotSummary {
+    pub bot: Bot,
+    pub messages_today: i64,
+}
+
+/// One usage bar: used of limit (`None`: unlimited).
+#[derive(Debug, Clone)]
+pub struct Usage {
+    pub label: &'static str,
+    pub used: i64,
+    pub limit: Option<i64>,
+}
+
+impl Usage {
+    /// Percentage for the bar, 0–100.
+    pub fn percent(&self) -> i64 {
+        match self.limit {
+            Some(limit) if limit > 0 => (self.used * 100 / limit).clamp(0, 100),
+            Some(_) => 100,
+            None => 0,
+        }
+    }
+}
+
+/// A recent conversation: who, with which bot, the last message.
+#[derive(Debug, Clone)]
+pub struct RecentConversation {
+    pub bot_name: String,
+    pub number: String,
+    pub name: Option<String>,
+    pub last_message: String,
+    pub at: NaiveDateTime,
+}
+
+/// Everything the dashboard shows.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub plan_name: String,
+    pub bots: Vec<BotSummary>,
+    pub usage: Vec<Usage>,
+    pub recent: Vec<RecentConversation>,
+}
+
+/// The scope's workspace at a glance.
+pub async fn overview(state: &AppState, scope: &TenantScope) -> ServiceResult<Overview> {
+    let tenant_id = scope.tenant_id().to_owned();
+    Ok(state
+        .db
+        .run_in(scope.rows(), move |conn| {
+            let now = Utc::now();
+            let today = now.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default();
+            let month = NaiveDate::from_ymd_opt(now.year(), now.month(), 1)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .unwrap_or_default();
+            let plan = entitlements::current_plan_in(conn, &tenant_id)?;
+            let all: Vec<Bot> = bots::table
+                .filter(bots::tenant_id.eq(&tenant_id))
+                .order(bots::created_at.desc())
+                .select(Bot::as_select())
+                .load(conn)?;
+            let mut summaries = Vec::with_capacity(all.len());
+            for bot in all {
+                let messages_today = messages::table
+                    .filter(messages::bot_id.eq(&bot.id))
+                    .filter(messages::created_at.ge(today))
+                    .count()
+                    .get_result(conn)?;
+                summaries.push(BotSummary {
+                    bot,
+                    messages_today,
+                });
+            }
+            let messages_this_month: i64 = messages::table
+                .filter(messages::tenant_id.eq(&tenant_id))
+                .filter(messages::direction.eq("in"))
+                .filter(messages::created_at.ge(month))
+                .count()
+                .get_result(conn)?;
+            let usage = vec![
+                Usage {
+                    label: "Bots",
+                    used: i64::try_from(summaries.len()).unwrap_or(i64::MAX),
+                    limit: plan.max_bots.map(i64::from),
+                },
+                Usage {
+                    label: "Messages this month",
+                    used: messages_this_month,
+                    limit: plan.max_messages_per_month.map(i64::from),
+                },
+            ];
+            let recent_contacts: Vec<(String, String, Option<String>, NaiveDateTime, String)> =
+                contacts::table
+                    .inner_join(bots::table.on(bots::id.eq(contacts::bot_id)))
+                    .filter(contacts::tenant_id.eq(&tenant_id))
+                    .order(contacts::last_seen_at.desc())
+                    .limit(5)
+                    .select((
+                        contacts::bot_id,
+                        contacts::number,
+                        contacts::name,
+                        contacts::last_seen_at,
+                        bots::name,
+                    ))
+                    .load(conn)?;
+            let mut recent = Vec::with_capacity(recent_contacts.len());
+            for (bot_id, number, name, at, bot_name) in recent_contacts {
+                let last_message: String = messages::table
+                    .filter(messages::bot_id.eq(&bot_id))
+                    .filter(messages::contact_number.eq(&number))
+                    .order((messages::created_at.desc(), messages::id.desc()))
+                    .select(messages::body)
+                    .first(conn)
+                    .optional()?
+                    .unwrap_or_default();
+                recent.push(RecentConversation {
+                    bot_name,
+                    number,
+                    name,
+                    last_message,
+                    at,
+                });
+            }
+            Ok(Overview {
+                plan_name: plan.name,
+                bots: summaries,
+                usage,
+                recent,
+            })
+        })
+        .await?)
+}

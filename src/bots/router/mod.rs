@@ -1,0 +1,510 @@
+//! The command router: what the bot answers to one inbound message. Runs inside the
+//! pipeline's transaction, so what it decides (replies, flow state, blocks, notes) is stored
+//! together with the message or not at all.
+//!
+//! Order of rules: blocked senders get nothing; a contact writing too fast is told once, then
+//! ignored; a paused bot answers only its owner; outside business hours strangers get the
+//! away message; then commands (`!menu`, `!help`, owner commands, the template's), an open
+//! flow, anti-link, the numbered menu, keyword replies, the welcome and the fallback.
+
+pub mod flow;
+pub mod hours;
+mod owner;
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+
+use self::flow::Progress;
+use super::bot_config;
+use super::conversation;
+use super::model::{self, Bot};
+use super::templates::config::{BotConfig, CommandAction, CommandDef};
+use crate::billing::entitlements::{self, Action, Decision};
+use crate::billing::plans::Feature;
+use crate::db::DbConn;
+use crate::db::schema::{bot_notes, messages};
+use crate::ids::new_id;
+
+/// Commands every bot knows, whatever its template.
+pub const BUILT_IN: [&str; 11] = [
+    "ping",
+    "help",
+    "menu",
+    "cancel",
+    "status",
+    "stats",
+    "pause",
+    "resume",
+    "block",
+    "unblock",
+    "broadcast",
+];
+
+/// Messages a contact may send in [`RATE_WINDOW_SECONDS`] before the bot stops answering.
+pub const RATE_LIMIT: i64 = 10;
+/// The rate limit's window.
+pub const RATE_WINDOW_SECONDS: i64 = 60;
+/// The reply to a contact who hits the rate limit (sent once per window).
+pub const SLOW_DOWN: &str =
+    "You're sending messages very fast. Please wait a minute, then try again.";
+/// The warning to a stranger who posts a link where links are not allowed.
+pub const NO_LINKS: &str = "Please don't post links here. Send !rules to read the rules.";
+
+/// One inbound message, as the router sees it.
+#[derive(Debug, Clone)]
+pub struct Inbound<'a> {
+    /// The sender's number (digits).
+    pub from: &'a str,
+    /// The sender's WhatsApp name, if known.
+    pub name: Option<&'a str>,
+    pub text: &'a str,
+    /// The first message this contact ever sent the bot.
+    pub first_contact: bool,
+}
+
+/// A message the bot sends because of the inbound one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub to: String,
+    pub body: String,
+    /// Send later (a reminder), not now.
+    pub delay: Option<Duration>,
+}
+
+impl Outgoing {
+    fn now(to: &str, body: impl Into<String>) -> Self {
+        Self {
+            to: to.to_owned(),
+            body: body.into(),
+            delay: None,
+        }
+    }
+}
+
+/// Everything one turn needs.
+struct Turn<'a> {
+    conn: &'a mut DbConn,
+    bot: &'a Bot,
+    config: BotConfig,
+    paused: bool,
+    owner: bool,
+    msg: &'a Inbound<'a>,
+    now: DateTime<Utc>,
+    base_url: &'a str,
+    out: Vec<Outgoing>,
+}
+
+/// Decide the replies to `msg` (within the pipeline's transaction). `base_url` makes the
+/// upgrade link absolute.
+pub fn route_in(
+    conn: &mut DbConn,
+    bot: &Bot,
+    msg: &Inbound<'_>,
+    now: DateTime<Utc>,
+    base_url: &str,
+) -> QueryResult<Vec<Outgoing>> {
+    let owner = model::is_owner_in(conn, &bot.id, msg.from)?;
+    if !owner && owner::is_blocked_in(conn, &bot.id, msg.from)? {
+        return Ok(Vec::new());
+    }
+    if !owner {
+        let recent = recent_messages_from(conn, &bot.id, msg.from, now)?;
+        if recent > RATE_LIMIT {
+            return Ok(if recent == RATE_LIMIT + 1 {
+                vec![Outgoing::now(msg.from, SLOW_DOWN)]
+            } else {
+                Vec::new()
+            });
+        }
+    }
+    let stored = bot_config::load_in(conn, &bot.id)?;
+    let mut turn = Turn {
+        conn,
+        bot,
+        config: stored.config,
+        paused: stored.paused,
+        owner,
+        msg,
+        now,
+        base_url,
+        out: Vec::new(),
+    };
+    turn.route()?;
+    Ok(turn.out)
+}
+
+fn recent_messages_from(
+    conn: &mut DbConn,
+    bot_id: &str,
+    from: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<i64> {
+    let since = (now - Duration::seconds(RATE_WINDOW_SECONDS)).naive_utc();
+    messages::table
+        .filter(messages::bot_id.eq(bot_id))
+        .filter(messages::direction.eq("in"))
+        .filter(messages::contact_number.eq(from))
+        .filter(messages::created_at.ge(since))
+        .count()
+        .get_result(conn)
+}
+
+/// Whether `text` contains a web link.
+fn has_link(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    lower.contains("http://") || lower.contains("https://") || lower.contains("www.")
+}
+
+impl Turn<'_> {
+    fn reply(&mut self, body: impl Into<String>) {
+        let to = self.msg.from;
+        self.out.push(Outgoing::now(to, body));
+    }
+
+    fn route(&mut self) -> QueryResult<()> {
+        if self.paused && !self.owner {
+            return Ok(());
+        }
+        if !self.owner && !hours::is_open(&self.config.hours, self.now) {
+            if !self.config.away_message.is_empty() {
+                let away = self.config.away_message.clone();
+                self.reply(away);
+            }
+            return Ok(());
+        }
+        let text = self.msg.text.trim();
+        if text.eq_ignore_ascii_case("ping") {
+            self.reply("pong");
+            return Ok(());
+        }
+        if let Some(command) = text.strip_prefix(self.config.prefix.as_str()) {
+            let (name, args) = command
+                .trim_start()
+                .split_once(char::is_whitespace)
+                .unwrap_or((command.trim(), ""));
+            if !name.is_empty() {
+                return self.command(&name.to_lowercase(), args.trim());
+            }
+        }
+        if let Some(state) = conversation::load_in(self.conn, &self.bot.id, self.msg.from)? {
+            return self.continue_flow(state, text);
+        }
+        if self.config.anti_link && !self.owner && has_link(text) {
+            self.reply(NO_LINKS.replace('!', &self.config.prefix));
+            return Ok(());
+        }
+        if let Ok(number) = text.parse::<usize>()
+            && !self.config.menu.items.is_empty()
+        {
+            return self.menu_choice(number);
+        }
+        let lower = text.to_lowercase();
+        let keyword = self
+            .config
+            .keywords
+            .iter()
+            .find(|k| k.keywords.iter().any(|w| lower.contains(w.as_str())))
+            .map(|k| k.reply.clone());
+        let welcome = self.msg.first_contact && !self.owner && !self.config.welcome.is_empty();
+        if welcome {
+            let text = self.config.welcome.clone();
+            self.reply(text);
+        }
+        match keyword {
+            Some(reply) => self.reply(reply),
+            None if !welcome && !self.config.fallback.is_empty() => {
+                let fallback = self.config.fallback.clone();
+                self.reply(fallback);
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    fn command(&mut self, name: &str, args: &str) -> QueryResult<()> {
+        let p = self.config.prefix.clone();
+        match name {
+            "ping" => self.reply("pong"),
+            "help" => {
+                let help = self.help();
+                self.reply(help);
+            }
+            "menu" => self.show_menu(),
+            "cancel" => {
+                let had = conversation::load_in(self.conn, &self.bot.id, self.msg.from)?.is_some();
+                conversation::clear_in(self.conn, &self.bot.id, self.msg.from)?;
+                self.reply(if had {
+                    flow::CANCELLED.to_owned()
+                } else {
+                    format!("There is nothing to cancel. Send {p}menu to see what I can do.")
+                });
+            }
+            _ if owner::is_owner_command(name) => {
+                if !self.owner {
+                    self.reply(format!("Only this bot's owner can use {p}{name}."));
+                } else if name == "broadcast" {
+                    if self.allowed(Feature::Broadcasts)? {
+                        self.broadcast(args)?;
+                    }
+                } else {
+                    let reply = owner::run(self.conn, self.bot, name, args, &p, self.now)?;
+                    self.reply(reply);
+                }
+            }
+            _ => match self.config.command(name).cloned() {
+                Some(command) => self.configured_command(&command, args)?,
+                None => self.reply(format!(
+                    "I don't know {p}{name}. Send {p}help to see what I can do."
+                )),
+            },
+        }
+        Ok(())
+    }
+
+    /// Whether the plan allows `feature`; if not, the refusal is the reply.
+    fn allowed(&mut self, feature: Feature) -> QueryResult<bool> {
+        self.decide(Action::Use(feature))
+    }
+
+    fn decide(&mut self, action: Action) -> QueryResult<bool> {
+        match entitlements::check_in(self.conn, &self.bot.tenant_id, action)? {
+            Decision::Allowed => Ok(true),
+            Decision::Denied(denial) => {
+                let url = format!("{}{}", self.base_url, denial.upgrade_url);
+                self.reply(format!("{} Upgrade here: {url}", denial.message()));
+                Ok(false)
+            }
+        }
+    }
+
+    fn configured_command(&mut self, command: &CommandDef, args: &str) -> QueryResult<()> {
+        let p = self.config.prefix.clone();
+        if command.owner_only && !self.owner {
+            self.reply(format!(
+                "Only this bot's owner can use {p}{}.",
+                command.name
+            ));
+            return Ok(());
+        }
+        if let Some(feature) = command.premium
+            && !self.allowed(feature)?
+        {
+            return Ok(());
+        }
+        match &command.action {
+            None => {
+                let reply = command.reply.clone();
+                self.reply(reply);
+            }
+            Some(CommandAction::Menu) => self.show_menu(),
+            Some(CommandAction::Flow { flow }) => self.start_flow(flow)?,
+            Some(CommandAction::SaveNote) => {
+                let reply = save_note(self.conn, self.bot, args, &p)?;
+                self.reply(reply);
+            }
+            Some(CommandAction::ListNotes) => {
+                let reply = list_notes(self.conn, &self.bot.id)?;
+                self.reply(reply);
+            }
+            Some(CommandAction::Remind) => self.remind(args, &p),
+        }
+        Ok(())
+    }
+
+    fn help(&self) -> String {
+        let p = &self.config.prefix;
+        let mut lines = vec![
+            "Commands:".to_owned(),
+            format!("{p}help — This list"),
+            format!("{p}ping — Check the bot is up"),
+        ];
+        if !self.config.menu.items.is_empty() {
+            lines.push(format!("{p}menu — The menu"));
+        }
+        for command in self.config.commands.iter().filter(|c| c.enabled) {
+            if !command.owner_only || self.owner {
+                lines.push(format!("{p}{} — {}", command.name, command.description));
+            }
+        }
+        if self.owner {
+            lines.extend(
+                owner::HELP
+                    .iter()
+                    .map(|(name, what)| format!("{p}{name} — {what}")),
+            );
+        }
+        lines.join("\n")
+    }
+
+    fn show_menu(&mut self) {
+        let menu = &self.config.menu;
+        let text = if menu.items.is_empty() {
+            format!(
+                "This bot has no menu. Send {}help to see what I can do.",
+                self.config.prefix
+            )
+        } else {
+            let items: Vec<String> = menu
+                .items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| format!("{}. {}", i + 1, item.label))
+                .collect();
+            format!("{}\n{}", menu.title, items.join("\n"))
+        };
+        self.reply(text);
+    }
+
+    fn menu_choice(&mut self, number: usize) -> QueryResult<()> {
+        let count = self.config.menu.items.len();
+        let Some(item) = number
+            .checked_sub(1)
+            .and_then(|i| self.config.menu.items.get(i))
+            .cloned()
+        else {
+            self.reply(format!("Please choose a number from 1 to {count}."));
+            return Ok(());
+        };
+        match item.flow {
+            Some(flow) => self.start_flow(&flow),
+            None => {
+                self.reply(item.reply);
+                Ok(())
+            }
+        }
+    }
+
+    fn start_flow(&mut self, id: &str) -> QueryResult<()> {
+        let Some((state, question)) = self.config.flow(id).and_then(flow::start) else {
+            tracing::warn!(bot_id = %self.bot.id, flow = id, "a command names a missing flow");
+            self.reply("Sorry, that is not available right now.");
+            return Ok(());
+        };
+        conversation::save_in(
+            self.conn,
+            &self.bot.tenant_id,
+            &self.bot.id,
+            self.msg.from,
+            &state,
+        )?;
+        self.reply(question);
+        Ok(())
+    }
+
+    fn continue_flow(&mut self, state: flow::FlowState, text: &str) -> QueryResult<()> {
+        let (bot_id, from) = (self.bot.id.clone(), self.msg.from);
+        let Some(definition) = self.config.flow(&state.flow).cloned() else {
+            conversation::clear_in(self.conn, &bot_id, from)?;
+            return Ok(());
+        };
+        let name = self.msg.name.unwrap_or("a customer");
+        match flow::answer(&definition, state, text, (name, from)) {
+            Progress::Ask { state, text } => {
+                conversation::save_in(self.conn, &self.bot.tenant_id, &bot_id, from, &state)?;
+                self.reply(text);
+            }
+            Progress::Done { reply, to_owner } => {
+                conversation::clear_in(self.conn, &bot_id, from)?;
+                self.reply(reply);
+                if let (Some(body), Some(owner)) = (to_owner, self.bot.owner_number.clone()) {
+                    self.out.push(Outgoing::now(&owner, body));
+                }
+            }
+            Progress::Cancelled(reply) => {
+                conversation::clear_in(self.conn, &bot_id, from)?;
+                self.reply(reply);
+            }
+        }
+        Ok(())
+    }
+
+    fn broadcast(&mut self, text: &str) -> QueryResult<()> {
+        let p = self.config.prefix.clone();
+        if text.is_empty() {
+            self.reply(format!(
+                "Write the message after the command: {p}broadcast <text>"
+            ));
+            return Ok(());
+        }
+        let recipients = owner::broadcast_recipients_in(self.conn, self.bot, self.now)?;
+        let count = i64::try_from(recipients.len()).unwrap_or(i64::MAX);
+        if !self.decide(Action::Broadcast { recipients: count })? {
+            return Ok(());
+        }
+        for to in &recipients {
+            self.out.push(Outgoing::now(to, text));
+        }
+        self.reply(format!("Broadcast queued to {count} contacts."));
+        Ok(())
+    }
+
+    fn remind(&mut self, args: &str, p: &str) {
+        let usage = format!("Write it as {p}remind <minutes> <text>, e.g. {p}remind 30 Call Ana");
+        let Some((minutes, text)) = args.split_once(char::is_whitespace) else {
+            self.reply(usage);
+            return;
+        };
+        match minutes.parse::<i64>() {
+            Ok(m) if (1..=10_080).contains(&m) && !text.trim().is_empty() => {
+                self.out.push(Outgoing {
+                    to: self.msg.from.to_owned(),
+                    body: format!("Reminder: {}", text.trim()),
+                    delay: Some(Duration::minutes(m)),
+                });
+                let unit = if m == 1 { "minute" } else { "minutes" };
+                self.reply(format!("I'll remind you in {m} {unit}."));
+            }
+            _ => self.reply(usage),
+        }
+    }
+}
+
+fn save_note(conn: &mut DbConn, bot: &Bot, text: &str, p: &str) -> QueryResult<String> {
+    if text.is_empty() {
+        return Ok(format!("Write the note after the command: {p}note <text>"));
+    }
+    diesel::insert_into(bot_notes::table)
+        .values((
+            bot_notes::id.eq(new_id()),
+            bot_notes::tenant_id.eq(&bot.tenant_id),
+            bot_notes::bot_id.eq(&bot.id),
+            bot_notes::body.eq(text.chars().take(1000).collect::<String>()),
+            bot_notes::created_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+    let count: i64 = bot_notes::table
+        .filter(bot_notes::bot_id.eq(&bot.id))
+        .count()
+        .get_result(conn)?;
+    let unit = if count == 1 { "note" } else { "notes" };
+    Ok(format!("Noted ({count} {unit})."))
+}
+
+fn list_notes(conn: &mut DbConn, bot_id: &str) -> QueryResult<String> {
+    let notes: Vec<String> = bot_notes::table
+        .filter(bot_notes::bot_id.eq(bot_id))
+        .order((bot_notes::created_at.asc(), bot_notes::id.asc()))
+        .select(bot_notes::body)
+        .load(conn)?;
+    if notes.is_empty() {
+        return Ok("No notes yet.".into());
+    }
+    let lines: Vec<String> = notes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{}. {n}", i + 1))
+        .collect();
+    Ok(format!("Your notes:\n{}", lines.join("\n")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_spotted() {
+        assert!(has_link("deals at https://spam.example"));
+        assert!(has_link("WWW.example.com"));
+        assert!(!has_link("see you at 5"));
+    }
+}

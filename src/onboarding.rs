@@ -1,0 +1,190 @@
+//! The onboarding wizard after sign-up: workspace → plan → bot → template → pair → test →
+//! done. Progress is stored per workspace, so leaving and coming back lands on the same step.
+
+use chrono::Utc;
+use diesel::prelude::*;
+
+use crate::bots::{bot_config, model};
+use crate::db::DbConn;
+use crate::db::schema::onboarding;
+use crate::error::{ServiceError, ServiceResult};
+use crate::state::AppState;
+use crate::tenants::TenantScope;
+
+/// The wizard's steps, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Workspace,
+    Plan,
+    Bot,
+    Template,
+    Pair,
+    Test,
+    Done,
+}
+
+impl Step {
+    /// Every step, in order.
+    pub const ALL: [Step; 7] = [
+        Step::Workspace,
+        Step::Plan,
+        Step::Bot,
+        Step::Template,
+        Step::Pair,
+        Step::Test,
+        Step::Done,
+    ];
+
+    /// The name in URLs and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Workspace => "workspace",
+            Self::Plan => "plan",
+            Self::Bot => "bot",
+            Self::Template => "template",
+            Self::Pair => "pair",
+            Self::Test => "test",
+            Self::Done => "done",
+        }
+    }
+
+    /// The step's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Workspace => "Your business",
+            Self::Plan => "Choose a plan",
+            Self::Bot => "Name your bot",
+            Self::Template => "Pick a template",
+            Self::Pair => "Pair your phone",
+            Self::Test => "Send a test message",
+            Self::Done => "All set",
+        }
+    }
+
+    /// The step by name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Position, 1-based.
+    pub fn number(self) -> usize {
+        Self::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
+    }
+
+    /// The step after this one.
+    pub fn next(self) -> Self {
+        Self::ALL.get(self.number()).copied().unwrap_or(Self::Done)
+    }
+
+    /// The step before this one.
+    pub fn previous(self) -> Option<Self> {
+        self.number().checked_sub(2).map(|i| Self::ALL[i])
+    }
+}
+
+/// Where a workspace is in the wizard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub step: Step,
+    /// The bot made in the wizard, once named.
+    pub bot_id: Option<String>,
+}
+
+fn load_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Progress> {
+    let row: Option<(String, Option<String>)> = onboarding::table
+        .find(tenant_id)
+        .select((onboarding::step, onboarding::bot_id))
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        Some((step, bot_id)) => Progress {
+            step: Step::parse(&step).unwrap_or(Step::Workspace),
+            bot_id,
+        },
+        None => Progress {
+            step: Step::Workspace,
+            bot_id: None,
+        },
+    })
+}
+
+fn save_in(conn: &mut DbConn, tenant_id: &str, progress: &Progress) -> QueryResult<()> {
+    let now = Utc::now().naive_utc();
+    let upsert = diesel::insert_into(onboarding::table)
+        .values((
+            onboarding::tenant_id.eq(tenant_id),
+            onboarding::step.eq(progress.step.as_str()),
+            onboarding::bot_id.eq(&progress.bot_id),
+            onboarding::updated_at.eq(now),
+        ))
+        .on_conflict(onboarding::tenant_id)
+        .do_update()
+        .set((
+            onboarding::step.eq(progress.step.as_str()),
+            onboarding::bot_id.eq(&progress.bot_id),
+            onboarding::updated_at.eq(now),
+        ));
+    crate::on_backend!(conn, c => upsert.execute(c)).map(drop)
+}
+
+/// The scope's progress.
+pub async fn progress(state: &AppState, scope: &TenantScope) -> ServiceResult<Progress> {
+    let tenant_id = scope.tenant_id().to_owned();
+    Ok(state
+        .db
+        .run_in(scope.rows(), move |conn| load_in(conn, &tenant_id))
+        .await?)
+}
+
+/// Remember that the workspace is at `step` (Back, or a step done).
+pub async fn go_to(
+    state: &AppState,
+    scope: &TenantScope,
+    step: Step,
+    bot_id: Option<String>,
+) -> ServiceResult<Progress> {
+    let tenant_id = scope.tenant_id().to_owned();
+    Ok(state
+        .db
+        .run_in(scope.rows(), move |conn| {
+            let mut progress = load_in(conn, &tenant_id)?;
+            progress.step = step;
+            if bot_id.is_some() {
+                progress.bot_id = bot_id;
+            }
+            save_in(conn, &tenant_id, &progress)?;
+            Ok(progress)
+        })
+        .await?)
+}
+
+/// The bot step: create the bot (or rename the one made earlier in the wizard).
+pub async fn name_bot(
+    state: &AppState,
+    scope: &TenantScope,
+    name: &str,
+) -> ServiceResult<Progress> {
+    let current = progress(state, scope).await?;
+    let bot_id = match current.bot_id {
+        Some(id) if model::find(state, scope, &id).await.is_ok() => {
+            model::rename(state, scope, &id, name).await?;
+            id
+        }
+        _ => model::create(state, scope, name).await?.id,
+    };
+    go_to(state, scope, Step::Template, Some(bot_id)).await
+}
+
+/// The template step: apply the chosen template to the wizard's bot.
+pub async fn choose_template(
+    state: &AppState,
+    scope: &TenantScope,
+    template_id: &str,
+) -> ServiceResult<Progress> {
+    let current = progress(state, scope).await?;
+    let bot_id = current.bot_id.ok_or_else(|| {
+        ServiceError::invalid("template", "Name your bot first (go back one step).")
+    })?;
+    bot_config::apply_template(state, scope, &bot_id, template_id, true).await?;
+    go_to(state, scope, Step::Pair, None).await
+}

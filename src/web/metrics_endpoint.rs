@@ -1,0 +1,35 @@
+//! `GET /metrics`: Prometheus metrics behind a bearer token (`METRICS_TOKEN`). Without a
+//! configured token the endpoint is off and answers 404, like any unknown path.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{AppError, AppState};
+use crate::telemetry::metrics;
+
+/// The metrics, for a scraper that shows the token.
+pub async fn scrape(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let Some(token) = &state.config.metrics_token else {
+        return Err(AppError::NotFound);
+    };
+    let offered = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !token.matches(offered) {
+        return Ok(HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\""))
+            .finish());
+    }
+    let snapshot = crate::admin::overview::metrics_snapshot(&state).await?;
+    let text = metrics::render(&snapshot).map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .content_type(metrics::CONTENT_TYPE)
+        .body(text))
+}
