@@ -87,7 +87,9 @@ export async function openPage(context, { origin = baseUrl() } = {}) {
   page.on('console', (msg) => {
     if (msg.type() === 'error') {
       const loc = msg.location();
-      consoleErrors.push(`${msg.text()}${loc && loc.url ? ` (${loc.url}:${loc.lineNumber})` : ''}`);
+      consoleErrors.push(
+        `${msg.text()}${loc && loc.url ? ` (${loc.url}:${loc.lineNumber})` : ''} on ${page.url()}`,
+      );
     }
   });
   page.on('pageerror', (err) => pageErrors.push(String(err && err.stack ? err.stack : err)));
