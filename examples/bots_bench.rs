@@ -150,7 +150,11 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..concurrency {
-        let (db, bot_rows) = (state.db.clone(), bot_rows.clone());
+        let (db, meter, bot_rows) = (
+            state.db.clone(),
+            state.bots.meter().clone(),
+            bot_rows.clone(),
+        );
         tasks.spawn(async move {
             let mut i = worker;
             while i < message_count {
@@ -165,7 +169,8 @@ async fn main() -> anyhow::Result<()> {
                         "hello there".into()
                     },
                 };
-                pipeline::handle_inbound(&db, bot, message, "http://localhost:8080").await?;
+                pipeline::handle_inbound(&db, &meter, bot, message, "http://localhost:8080")
+                    .await?;
                 i += concurrency;
             }
             anyhow::Ok(())

@@ -101,6 +101,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         .context("cannot start the bots")?;
     tracing::info!(bots = started, "bots started");
     let lapse_job = crate::billing::trials::spawn(state.clone());
+    let usage_flush = state.bots.meter().clone().spawn_flusher(state.db.clone());
     let address = (state.config.host.clone(), state.config.port);
     let factory_state = state.clone();
     let server = HttpServer::new(move || web::app(factory_state.clone()))
@@ -116,6 +117,11 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     server.await.context("server stopped with an error")?;
     lapse_job.abort();
     state.bots.shutdown(SHUTDOWN_GRACE).await;
+    // The bots have stopped counting: write what Redis holds before going.
+    usage_flush.abort();
+    if let Err(e) = state.bots.meter().flush(&state.db).await {
+        tracing::warn!(error = %e, "last usage flush failed; another instance will write it");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -2,18 +2,18 @@
 //! and the API. A refusal carries what a customer needs to act on it: the limit, how much is
 //! used, the cheapest plan that allows it and where to upgrade.
 //!
-//! `check_in` only reads; `consume_in` checks and counts in one step for metered actions
-//! (messages, AI replies, broadcast recipients), so two concurrent requests cannot both take
-//! the last unit.
+//! `check_in` only reads; `consume_in` checks and counts metered actions (messages, AI
+//! replies, broadcast recipients) in one step.
 
 use chrono::Utc;
 use diesel::prelude::*;
 
+use super::meter::Tally;
 use super::plans::{self, Feature, Plan};
 use super::subscriptions;
 use super::usage::{self, Metric};
 use crate::db::DbConn;
-use crate::db::schema::{bots, invitations, memberships};
+use crate::db::schema::{bots, invitations, memberships, tenants};
 use crate::error::ServiceResult;
 use crate::state::AppState;
 use crate::tenants::TenantScope;
@@ -221,6 +221,25 @@ pub fn current_plan_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Plan> 
     subscriptions::current_plan_of(conn, tenant_id)
 }
 
+/// Check a counted quota (bots, members) before adding one, so that two requests at once
+/// cannot both take the last unit: on PostgreSQL the workspace's row stays locked until the
+/// caller's transaction ends (SQLite refuses the write of a transaction whose reads
+/// went stale, so the loser there gets an error, never a unit too many).
+pub fn check_to_add_in(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    action: Action,
+) -> QueryResult<Decision> {
+    if let DbConn::Pg(pg) = conn {
+        tenants::table
+            .find(tenant_id)
+            .select(tenants::id)
+            .for_update()
+            .execute(pg)?;
+    }
+    check_in(conn, tenant_id, action)
+}
+
 /// Answer on a connection (inside the caller's transaction), counting nothing.
 pub fn check_in(conn: &mut DbConn, tenant_id: &str, action: Action) -> QueryResult<Decision> {
     let plan = current_plan_in(conn, tenant_id)?;
@@ -235,21 +254,36 @@ pub fn check_in(conn: &mut DbConn, tenant_id: &str, action: Action) -> QueryResu
     quota_decision(conn, &plan, quota, used, units)
 }
 
-/// Check a metered action and, when allowed, count it, in the caller's transaction.
-/// Actions that are not metered (bots, members, features) are only checked.
-pub fn consume_in(conn: &mut DbConn, tenant_id: &str, action: Action) -> QueryResult<Decision> {
+/// Check a metered action and, when allowed, count it on `tally`: in the caller's
+/// transaction for a database tally, in Redis once that transaction committed otherwise
+/// (see [`super::meter`]). Actions that are not metered (bots, members, features) are only
+/// checked.
+pub fn consume_in(
+    conn: &mut DbConn,
+    tally: &mut Tally,
+    tenant_id: &str,
+    action: Action,
+) -> QueryResult<Decision> {
     let (quota, feature) = action.needs();
-    let Some((metric, units)) = quota.and_then(|(q, n)| q.metric().map(|m| (m, n))) else {
+    let Some((quota, metric, units)) = quota.and_then(|(q, n)| q.metric().map(|m| (q, m, n)))
+    else {
         return check_in(conn, tenant_id, action);
     };
     let plan = current_plan_in(conn, tenant_id)?;
     if let Some(denial) = feature_denial(conn, &plan, feature)? {
         return Ok(Decision::Denied(denial));
     }
+    if !tally.counts_in_database() {
+        let used = tally.used_in(conn, tenant_id, metric)?;
+        let decision = quota_decision(conn, &plan, quota, used, units)?;
+        if decision.is_allowed() {
+            tally.take(conn, metric, units)?;
+        }
+        return Ok(decision);
+    }
     // Count first: the counter's row lock then serialises concurrent callers, and a unit
     // over the limit is taken back before anyone else can see it.
     let after = usage::add_in(conn, tenant_id, metric, units)?;
-    let quota = quota.map_or(Quota::Messages, |(q, _)| q);
     let decision = quota_decision(conn, &plan, quota, after - units, units)?;
     if !decision.is_allowed() {
         usage::add_in(conn, tenant_id, metric, -units)?;

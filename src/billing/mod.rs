@@ -10,6 +10,7 @@
 
 pub mod checkout;
 pub mod entitlements;
+pub mod meter;
 pub mod overview;
 pub mod plans;
 pub mod subscriptions;

@@ -14,7 +14,7 @@ use crate::db::DbConn;
 use crate::db::schema::usage_counters;
 
 /// What is metered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Metric {
     /// Inbound messages, per calendar month.
     Messages,
@@ -35,6 +35,11 @@ impl Metric {
             Self::AiReplies => "ai_replies",
             Self::BroadcastRecipients => "broadcast_recipients",
         }
+    }
+
+    /// The metric stored under `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == name)
     }
 
     /// How it reads on a page.
@@ -72,6 +77,13 @@ const ADD: &str = "INSERT INTO usage_counters (tenant_id, metric, period, used, 
      ON CONFLICT (tenant_id, metric, period) \
      DO UPDATE SET used = usage_counters.used + excluded.used, updated_at = excluded.updated_at";
 
+/// Raise a counter to `total` unless it already holds more (Redis's flush: idempotent).
+const RAISE: &str = "INSERT INTO usage_counters (tenant_id, metric, period, used, updated_at) \
+     VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (tenant_id, metric, period) \
+     DO UPDATE SET used = CASE WHEN excluded.used > usage_counters.used \
+     THEN excluded.used ELSE usage_counters.used END, updated_at = excluded.updated_at";
+
 /// Add `by` to the workspace's counter for this period; returns the new total.
 pub fn add_in(conn: &mut DbConn, tenant_id: &str, metric: Metric, by: i64) -> QueryResult<i64> {
     add_at_in(conn, tenant_id, metric, &metric.current_period(), by)
@@ -94,6 +106,24 @@ pub fn add_at_in(
         .bind::<Timestamp, _>(now)
         .execute(conn)?;
     used_at_in(conn, tenant_id, metric, period)
+}
+
+/// Raise the counter of a period to `total` if it holds less.
+pub fn raise_to_in(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    metric: Metric,
+    period: &str,
+    total: i64,
+) -> QueryResult<()> {
+    diesel::sql_query(RAISE)
+        .bind::<Text, _>(tenant_id)
+        .bind::<Text, _>(metric.as_str())
+        .bind::<Text, _>(period)
+        .bind::<BigInt, _>(total)
+        .bind::<Timestamp, _>(Utc::now().naive_utc())
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The workspace's use of `metric` this period.
@@ -142,5 +172,13 @@ mod tests {
         assert_eq!(Metric::Messages.period_of(day), "2026-11");
         assert_eq!(Metric::BroadcastRecipients.period_of(day), "2026-11");
         assert_eq!(Metric::AiReplies.period_of(day), "2026-11-23");
+    }
+
+    #[test]
+    fn metrics_parse_from_their_stored_names() {
+        for metric in Metric::ALL {
+            assert_eq!(Metric::parse(metric.as_str()), Some(metric));
+        }
+        assert_eq!(Metric::parse("bots"), None);
     }
 }

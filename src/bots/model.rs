@@ -107,6 +107,8 @@ pub struct Bot {
     pub updated_at: NaiveDateTime,
     /// The instance running it now.
     pub running_on: Option<String>,
+    /// Stopped because the plan allows fewer bots; an upgrade resumes it.
+    pub paused_for_plan: bool,
 }
 
 impl Bot {
@@ -293,7 +295,7 @@ pub async fn create_with_transport(
         .db
         .transaction(scope.rows(), move |conn| -> ServiceResult<Bot> {
             if let Decision::Denied(denial) =
-                entitlements::check_in(conn, &tenant_id, Action::CreateBot)?
+                entitlements::check_to_add_in(conn, &tenant_id, Action::CreateBot)?
             {
                 return Err(ServiceError::PlanLimit(Box::new(denial)));
             }

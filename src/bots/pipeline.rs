@@ -10,6 +10,7 @@ use super::router::{self, Inbound};
 use super::transport::{Delivery, InboundMessage};
 use crate::admin::rollups::{self, MessageEvent};
 use crate::billing::entitlements::{self, Action};
+use crate::billing::meter::{Meter, Tally};
 use crate::db::schema::{contacts, messages};
 use crate::db::{Db, DbError, RowScope};
 use crate::ids::new_id;
@@ -25,16 +26,25 @@ pub enum Outcome {
     Replied(String),
 }
 
-/// Take one inbound message through the pipeline (counted and timed for `/metrics`).
-/// `base_url` makes links in replies (the upgrade page) absolute.
+/// Take one inbound message through the pipeline (counted and timed for `/metrics`); its
+/// usage is metered by `meter`. `base_url` makes links in replies (the upgrade page) absolute.
 pub async fn handle_inbound(
     db: &Db,
+    meter: &Meter,
     bot: &Bot,
     message: InboundMessage,
     base_url: &str,
 ) -> Result<Outcome, DbError> {
     let started = std::time::Instant::now();
-    let outcome = store_and_route(db, bot, message, base_url).await;
+    let tally = meter.open(&bot.tenant_id).await;
+    let outcome = match store_and_route(db, tally, bot, message, base_url).await {
+        Ok((outcome, tally)) => {
+            // Committed: only now do the units it took count.
+            tally.commit(db).await;
+            Ok(outcome)
+        }
+        Err(e) => Err(e),
+    };
     if matches!(outcome, Ok(Outcome::Stored | Outcome::Replied(_))) {
         crate::telemetry::metrics::message_received();
         crate::telemetry::metrics::pipeline_took(started.elapsed());
@@ -42,13 +52,14 @@ pub async fn handle_inbound(
     outcome
 }
 
-/// The pipeline's one transaction.
+/// The pipeline's one transaction; hands the tally back for [`Tally::commit`].
 async fn store_and_route(
     db: &Db,
+    mut tally: Tally,
     bot: &Bot,
     message: InboundMessage,
     base_url: &str,
-) -> Result<Outcome, DbError> {
+) -> Result<(Outcome, Tally), DbError> {
     let bot = bot.clone();
     let base_url = base_url.to_owned();
     db.run_in(RowScope::Tenant(bot.tenant_id.clone()), move |conn| {
@@ -72,7 +83,7 @@ async fn store_and_route(
             ))
             .do_nothing();
         if crate::on_backend!(conn, c => insert.execute(c))? == 0 {
-            return Ok(Outcome::Duplicate);
+            return Ok((Outcome::Duplicate, tally));
         }
         let known: i64 = contacts::table
             .filter(contacts::bot_id.eq(&bot.id))
@@ -93,10 +104,12 @@ async fn store_and_route(
             .do_update()
             .set(contacts::last_seen_at.eq(now));
         crate::on_backend!(conn, c => contact.execute(c))?;
-        // Counted here, in the transaction that stored it: a redelivery never gets this far.
-        // Over the month's quota the message is kept but not answered.
-        if !entitlements::consume_in(conn, &bot.tenant_id, Action::ReceiveMessage)?.is_allowed() {
-            return Ok(Outcome::Stored);
+        // Counted only once it is stored: a redelivery never gets this far. Over the
+        // month's quota the message is kept but not answered.
+        let decision =
+            entitlements::consume_in(conn, &mut tally, &bot.tenant_id, Action::ReceiveMessage)?;
+        if !decision.is_allowed() {
+            return Ok((Outcome::Stored, tally));
         }
 
         let inbound = Inbound {
@@ -105,7 +118,7 @@ async fn store_and_route(
             text: &message.text,
             first_contact: known == 0,
         };
-        let replies = router::route_in(conn, &bot, &inbound, Utc::now(), &base_url)?;
+        let replies = router::route_in(conn, &mut tally, &bot, &inbound, Utc::now(), &base_url)?;
         let counted = MessageEvent {
             command: (!replies.is_empty())
                 .then(|| rollups::command_of(&message.text))
@@ -120,7 +133,7 @@ async fn store_and_route(
                 outbox::schedule_in(conn, &bot.tenant_id, &bot.id, &reply.to, &reply.body, at)?;
             first.get_or_insert(id);
         }
-        Ok(first.map_or(Outcome::Stored, Outcome::Replied))
+        Ok((first.map_or(Outcome::Stored, Outcome::Replied), tally))
     })
     .await
 }

@@ -17,6 +17,7 @@ use super::pipeline::{self, Outcome};
 use super::transport::sandbox::{SandboxHub, SandboxTransport};
 use super::transport::web::{SessionStore, WebSettings, WebTransport};
 use super::transport::{Transport, TransportEvent};
+use crate::billing::meter::Meter;
 use crate::cache::Cache;
 use crate::db::{Db, RowScope};
 use crate::encryption::EncryptionKey;
@@ -71,6 +72,8 @@ struct Inner {
     runtime: std::sync::OnceLock<tokio::runtime::Handle>,
     db: Db,
     cache: Cache,
+    /// Counts the messages the bots take.
+    meter: Meter,
     base_url: String,
     encryption_key: Arc<EncryptionKey>,
     web: WebSettings,
@@ -111,6 +114,7 @@ impl BotSupervisor {
                 leases: Leases::for_deployment(&cache, &db),
                 runtime: std::sync::OnceLock::new(),
                 db,
+                meter: Meter::for_cache(&cache),
                 cache,
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 encryption_key: Arc::new(encryption_key),
@@ -121,6 +125,11 @@ impl BotSupervisor {
                 outbox_nudges: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// How the bots' usage is counted.
+    pub fn meter(&self) -> &Meter {
+        &self.inner.meter
     }
 
     /// This process's name as a lease holder.
@@ -634,7 +643,9 @@ async fn handle_event(
             bot.status = BotStatus::Connected.as_str().to_owned();
         }
         TransportEvent::Message(message) => {
-            match pipeline::handle_inbound(&inner.db, bot, message, &inner.base_url).await {
+            match pipeline::handle_inbound(&inner.db, &inner.meter, bot, message, &inner.base_url)
+                .await
+            {
                 Ok(Outcome::Replied(_)) => supervisor.nudge_outbox(&bot.id),
                 Ok(Outcome::Stored | Outcome::Duplicate) => {}
                 // Not stored, so not acknowledged: the sender's side delivers it again.
@@ -642,7 +653,9 @@ async fn handle_event(
             }
         }
         TransportEvent::MessageToStore { message, stored } => {
-            match pipeline::handle_inbound(&inner.db, bot, message, &inner.base_url).await {
+            match pipeline::handle_inbound(&inner.db, &inner.meter, bot, message, &inner.base_url)
+                .await
+            {
                 Ok(outcome) => {
                     stored.send(true);
                     if matches!(outcome, Outcome::Replied(_)) {

@@ -148,7 +148,10 @@ impl Cache {
 }
 
 /// Count a failed Redis operation in the metrics, passing the result on.
-fn counted<T>(operation: &'static str, result: Result<T, CacheError>) -> Result<T, CacheError> {
+pub(crate) fn counted<T>(
+    operation: &'static str,
+    result: Result<T, CacheError>,
+) -> Result<T, CacheError> {
     if result.is_err() {
         crate::telemetry::metrics::cache_error(operation);
     }

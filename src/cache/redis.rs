@@ -34,6 +34,15 @@ end
 return 0
 ";
 
+/// Seed a counter (SET NX, with expiry) and then INCRBY it, in one atomic step; the key is
+/// also remembered in a set of counters to flush (KEYS[2], member ARGV[4]).
+const INCR_SEEDED: &str = r"
+redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3])
+local value = redis.call('INCRBY', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[4])
+return value
+";
+
 /// A pool of Redis connections and the key prefix of this deployment.
 #[derive(Clone)]
 pub struct RedisCache {
@@ -183,6 +192,57 @@ impl RedisCache {
     pub(super) async fn delete(&self, key: &str) -> Result<bool, CacheError> {
         let removed: i64 = self.connection().await?.del(self.key(key)).await?;
         Ok(removed > 0)
+    }
+
+    /// Add `by` to the counter under `key`, starting it at `seed` if it does not exist yet
+    /// (expiring after `ttl`), and put `member` in the set `dirty`; returns the new value.
+    pub(crate) async fn incr_seeded(
+        &self,
+        key: &str,
+        seed: i64,
+        by: i64,
+        ttl: Duration,
+        (dirty, member): (&str, &str),
+    ) -> Result<i64, CacheError> {
+        Ok(Script::new(INCR_SEEDED)
+            .key(self.key(key))
+            .key(self.key(dirty))
+            .arg(seed)
+            .arg(by)
+            .arg(ttl_millis(ttl))
+            .arg(member)
+            .invoke_async(&mut self.connection().await?)
+            .await?)
+    }
+
+    /// The values of several keys at once.
+    pub(crate) async fn get_many(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<Option<String>>, CacheError> {
+        let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        let mut conn = self.connection().await?;
+        Ok(redis::cmd("MGET").arg(&keys).query_async(&mut conn).await?)
+    }
+
+    /// Take up to `count` members out of the set `key`.
+    pub(crate) async fn set_pop(&self, key: &str, count: usize) -> Result<Vec<String>, CacheError> {
+        let mut conn = self.connection().await?;
+        Ok(redis::cmd("SPOP")
+            .arg(self.key(key))
+            .arg(count)
+            .query_async(&mut conn)
+            .await?)
+    }
+
+    /// Put `members` (back) in the set `key`.
+    pub(crate) async fn set_add(&self, key: &str, members: &[String]) -> Result<(), CacheError> {
+        if members.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.connection().await?;
+        conn.sadd::<_, _, ()>(self.key(key), members).await?;
+        Ok(())
     }
 
     pub(super) async fn ping(&self) -> Result<(), CacheError> {

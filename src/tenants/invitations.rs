@@ -102,7 +102,7 @@ pub async fn invite(
                 .get_result::<i64>(conn)?
                 > 0;
             if !replaces_pending
-                && let Decision::Denied(denial) = entitlements::check_in(
+                && let Decision::Denied(denial) = entitlements::check_to_add_in(
                     conn,
                     scope.tenant_id(),
                     entitlements::Action::AddMember,

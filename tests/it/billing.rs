@@ -10,11 +10,13 @@ use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
 use whatsdex::billing::entitlements::{self, Action, Decision};
+use whatsdex::billing::meter::counter_key;
 use whatsdex::billing::plans::Feature;
 use whatsdex::billing::subscriptions::{self, Status, StripeState};
 use whatsdex::billing::trials;
 use whatsdex::billing::usage::{self, Metric};
 use whatsdex::bots::transport::InboundMessage;
+use whatsdex::db::RowScope;
 use whatsdex::db::schema::{
     bots, invitations, memberships, stripe_events, subscriptions as subs, users,
 };
@@ -590,6 +592,26 @@ async fn checkout_and_portal_go_through_the_stripe_api() {
     );
 }
 
+/// Take `action` through the meter as the pipeline does: open a tally, consume in a
+/// transaction, commit, then flush, so the database shows the count (with Redis the count
+/// lives there until a flush).
+async fn consume_metered(site: &Site, tenant: &str, action: Action) -> Decision {
+    let (meter, db) = (site.state.bots.meter().clone(), site.state.db.clone());
+    let tally = meter.open(tenant).await;
+    let tenant = tenant.to_owned();
+    let (decision, tally) = db
+        .run_in(RowScope::Tenant(tenant.clone()), move |conn| {
+            let mut tally = tally;
+            let decision = entitlements::consume_in(conn, &mut tally, &tenant, action)?;
+            Ok((decision, tally))
+        })
+        .await
+        .expect("consume");
+    tally.commit(&db).await;
+    meter.flush(&db).await.expect("flush");
+    decision
+}
+
 /// Check every quota of the Starter plan at limit − 1, limit and limit + 1.
 #[actix_web::test]
 async fn every_quota_holds_at_its_boundary() {
@@ -616,10 +638,7 @@ async fn every_quota_holds_at_its_boundary() {
         let tenant = tenant.clone();
         site.query(move |conn| entitlements::check_in(conn, &tenant, action))
     };
-    let consume = |action: Action| {
-        let tenant = tenant.clone();
-        site.query(move |conn| entitlements::consume_in(conn, &tenant, action))
-    };
+    let consume = |action: Action| consume_metered(&site, &tenant, action);
     let denied = |decision: Decision, limit: i64, used: i64| {
         let denial = decision.denial().expect("denied");
         assert_eq!(denial.code, "plan_limit_reached");
@@ -677,12 +696,18 @@ async fn every_quota_holds_at_its_boundary() {
             1_000,
         ),
     ] {
+        // Set the stored total and drop Redis's copy, which then starts again from it.
         let set = |value: i64| {
             let tenant = tenant.clone();
-            site.query(move |conn| {
-                let current = usage::used_in(conn, &tenant, metric)?;
-                usage::add_in(conn, &tenant, metric, value - current)
-            })
+            async move {
+                let key = counter_key(&tenant, metric, &metric.current_period());
+                site.query(move |conn| {
+                    let current = usage::used_in(conn, &tenant, metric)?;
+                    usage::add_in(conn, &tenant, metric, value - current)
+                })
+                .await;
+                site.state.cache.delete(&key).await.expect("reset");
+            }
         };
         set(limit - 1).await;
         assert!(
@@ -713,6 +738,12 @@ async fn every_quota_holds_at_its_boundary() {
         usage::add_in(conn, &tenant_b, Metric::BroadcastRecipients, 999 - current)
     })
     .await;
+    let key = counter_key(
+        &tenant,
+        Metric::BroadcastRecipients,
+        &Metric::BroadcastRecipients.current_period(),
+    );
+    site.state.cache.delete(&key).await.expect("reset");
     denied(
         consume(Action::Broadcast { recipients: 2 }).await,
         1_000,
@@ -736,6 +767,45 @@ async fn every_quota_holds_at_its_boundary() {
         .expect("denied");
     assert_eq!(flows.code, "feature_not_in_plan");
     assert_eq!(flows.plan_needed.as_deref(), Some("pro"));
+}
+
+/// Eight tabs create a bot at the same moment on the free plan (one bot): one wins. On
+/// PostgreSQL the others wait for the workspace's row lock and are refused; on SQLite a
+/// loser may instead fail on its stale read. Never two bots.
+#[actix_web::test]
+async fn bots_created_at_once_never_exceed_the_limit() {
+    let stripe = FakeStripe::start();
+    let site = billing_site(&stripe, "0");
+    let app = site.app().await;
+    let mut ana = Browser::new(app.clone());
+    ana.post(
+        "/signup",
+        &[
+            ("name", "Ana"),
+            ("email", "ana.race@example.com"),
+            ("password", PASSWORD),
+            ("workspace_name", "Race Shop"),
+        ],
+    )
+    .await;
+    ana.get("/bots").await;
+    let tabs = (0..8).map(|i| {
+        let mut tab = Browser::new(app.clone());
+        tab.cookies = ana.cookies.clone();
+        async move {
+            tab.post("/bots", &[("name", &format!("Bot {i}"))])
+                .await
+                .status
+        }
+    });
+    let statuses = futures_util::future::join_all(tabs).await;
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    assert_eq!(created, 1, "{statuses:?}");
+    let count: i64 = site.query(|c| bots::table.count().get_result(c)).await;
+    assert_eq!(count, 1);
 }
 
 #[actix_web::test]
@@ -819,6 +889,32 @@ async fn metering_is_exact_under_concurrency_and_redelivery() {
         .await;
     assert_eq!(total, 40);
 
+    // The same through the meter (Redis when configured), as messages: 40 at once, each
+    // flushing as it goes (concurrent flushes must not lose or double a unit).
+    let mut handles = Vec::new();
+    for _ in 0..40 {
+        let (site, tenant) = (&site, tenant.clone());
+        handles.push(async move { consume_metered(&site, &tenant, Action::ReceiveMessage).await });
+    }
+    for decision in futures_util::future::join_all(handles).await {
+        assert!(decision.is_allowed());
+    }
+    let tenant_q = tenant.clone();
+    let messages = site
+        .query(move |conn| usage::used_in(conn, &tenant_q, Metric::Messages))
+        .await;
+    assert_eq!(messages, 40);
+    if site.state.cache.is_redis() {
+        // Counted in Redis, and flushed from there.
+        let key = counter_key(
+            &tenant,
+            Metric::Messages,
+            &Metric::Messages.current_period(),
+        );
+        let live = site.state.cache.get(&key).await.expect("redis");
+        assert_eq!(live.as_deref(), Some("40"));
+    }
+
     // An inbound message delivered twice is counted once.
     let bot_id = add_bots(&site, &tenant, 1).await.remove(0);
     let bot = whatsdex::bots::model::find_for_runtime(&site.state.db, &bot_id)
@@ -834,6 +930,7 @@ async fn metering_is_exact_under_concurrency_and_redelivery() {
     for _ in 0..3 {
         whatsdex::bots::pipeline::handle_inbound(
             &site.state.db,
+            site.state.bots.meter(),
             &bot,
             message.clone(),
             "http://localhost:8080",
@@ -841,11 +938,17 @@ async fn metering_is_exact_under_concurrency_and_redelivery() {
         .await
         .unwrap();
     }
+    site.state
+        .bots
+        .meter()
+        .flush(&site.state.db)
+        .await
+        .expect("flush");
     let tenant_q = tenant.clone();
     let messages = site
         .query(move |conn| usage::used_in(conn, &tenant_q, Metric::Messages))
         .await;
-    assert_eq!(messages, 1);
+    assert_eq!(messages, 41, "the 40 above and this message once");
 }
 
 #[actix_web::test]
@@ -906,6 +1009,15 @@ async fn lapsed_trials_fall_to_free_pause_bots_and_tell_the_owner() {
         "{}",
         mail.text()
     );
+    // The bots page says which bot is paused and how to get it back.
+    let page = ana.get("/bots").await;
+    assert_eq!(
+        page.body.matches(r#"data-testid="bot-paused""#).count(),
+        1,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Your plan allows fewer bots."));
     // Running again changes nothing.
     assert!(trials::run_once(&site.state).await.unwrap().is_empty());
 

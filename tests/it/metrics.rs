@@ -151,6 +151,7 @@ async fn metrics_need_the_token_and_count_messages_as_they_flow() {
     for (id, text) in [("m1", "hello"), ("m2", "ping")] {
         pipeline::handle_inbound(
             &site.state.db,
+            site.state.bots.meter(),
             &bot,
             InboundMessage {
                 id: id.into(),

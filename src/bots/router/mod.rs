@@ -20,6 +20,7 @@ use super::conversation;
 use super::model::{self, Bot};
 use super::templates::config::{BotConfig, CommandAction, CommandDef};
 use crate::billing::entitlements::{self, Action, Decision};
+use crate::billing::meter::Tally;
 use crate::billing::plans::Feature;
 use crate::db::DbConn;
 use crate::db::schema::{bot_notes, messages};
@@ -84,6 +85,7 @@ impl Outgoing {
 /// Everything one turn needs.
 struct Turn<'a> {
     conn: &'a mut DbConn,
+    tally: &'a mut Tally,
     bot: &'a Bot,
     config: BotConfig,
     paused: bool,
@@ -94,10 +96,11 @@ struct Turn<'a> {
     out: Vec<Outgoing>,
 }
 
-/// Decide the replies to `msg` (within the pipeline's transaction). `base_url` makes the
-/// upgrade link absolute.
+/// Decide the replies to `msg` (within the pipeline's transaction); metered actions (a
+/// broadcast's recipients) are counted on `tally`. `base_url` makes the upgrade link absolute.
 pub fn route_in(
     conn: &mut DbConn,
+    tally: &mut Tally,
     bot: &Bot,
     msg: &Inbound<'_>,
     now: DateTime<Utc>,
@@ -120,6 +123,7 @@ pub fn route_in(
     let stored = bot_config::load_in(conn, &bot.id)?;
     let mut turn = Turn {
         conn,
+        tally,
         bot,
         config: stored.config,
         paused: stored.paused,
@@ -266,8 +270,10 @@ impl Turn<'_> {
         self.decide(Action::Use(feature))
     }
 
+    /// Check `action` and, for a metered one, count it; a refusal is answered with the
+    /// upgrade link.
     fn decide(&mut self, action: Action) -> QueryResult<bool> {
-        match entitlements::check_in(self.conn, &self.bot.tenant_id, action)? {
+        match entitlements::consume_in(self.conn, self.tally, &self.bot.tenant_id, action)? {
             Decision::Allowed => Ok(true),
             Decision::Denied(denial) => {
                 let url = format!("{}{}", self.base_url, denial.upgrade_url);
