@@ -698,7 +698,7 @@ async fn every_quota_holds_at_its_boundary() {
     ] {
         // Set the stored total and drop Redis's copy, which then starts again from it.
         let set = |value: i64| {
-            let tenant = tenant.clone();
+            let (site, tenant) = (&site, tenant.clone());
             async move {
                 let key = counter_key(&tenant, metric, &metric.current_period());
                 site.query(move |conn| {
@@ -889,16 +889,40 @@ async fn metering_is_exact_under_concurrency_and_redelivery() {
         .await;
     assert_eq!(total, 40);
 
-    // The same through the meter (Redis when configured), as messages: 40 at once, each
-    // flushing as it goes (concurrent flushes must not lose or double a unit).
-    let mut handles = Vec::new();
-    for _ in 0..40 {
-        let (site, tenant) = (&site, tenant.clone());
-        handles.push(async move { consume_metered(&site, &tenant, Action::ReceiveMessage).await });
-    }
-    for decision in futures_util::future::join_all(handles).await {
-        assert!(decision.is_allowed());
-    }
+    // The pipeline's path, through the meter (Redis when configured): 40 different
+    // messages at once, flushing while they are counted (a flush must not lose or double a
+    // unit), then once more at the end.
+    let bot_id = add_bots(&site, &tenant, 1).await.remove(0);
+    let bot = whatsdex::bots::model::find_for_runtime(&site.state.db, &bot_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let meter = site.state.bots.meter();
+    let inbound = (0..40).map(|i| {
+        let message = InboundMessage {
+            id: format!("wamid.AT-ONCE-{i}"),
+            from: format!("4477009{i:05}"),
+            from_name: None,
+            text: "hello".into(),
+        };
+        whatsdex::bots::pipeline::handle_inbound(
+            &site.state.db,
+            meter,
+            &bot,
+            message,
+            "http://localhost:8080",
+        )
+    });
+    let flushes = async {
+        for _ in 0..5 {
+            meter.flush(&site.state.db).await.expect("flush");
+            tokio::task::yield_now().await;
+        }
+    };
+    let (outcomes, ()) =
+        futures_util::future::join(futures_util::future::join_all(inbound), flushes).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    meter.flush(&site.state.db).await.expect("flush");
     let tenant_q = tenant.clone();
     let messages = site
         .query(move |conn| usage::used_in(conn, &tenant_q, Metric::Messages))
@@ -916,11 +940,6 @@ async fn metering_is_exact_under_concurrency_and_redelivery() {
     }
 
     // An inbound message delivered twice is counted once.
-    let bot_id = add_bots(&site, &tenant, 1).await.remove(0);
-    let bot = whatsdex::bots::model::find_for_runtime(&site.state.db, &bot_id)
-        .await
-        .unwrap()
-        .unwrap();
     let message = InboundMessage {
         id: "wamid.ABC123".into(),
         from: "447700900123".into(),
