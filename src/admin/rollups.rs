@@ -77,8 +77,7 @@ impl<'a> MessageEvent<'a> {
     }
 }
 
-/// The command name counted for a message the router answered: its first word, lower case,
-/// at most 32 characters.
+/// The name a command is counted under: its first word, lower case, at most 32 characters.
 pub fn command_of(text: &str) -> Option<String> {
     let word = text.split_whitespace().next()?.to_lowercase();
     Some(word.chars().take(32).collect())

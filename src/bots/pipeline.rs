@@ -118,16 +118,14 @@ async fn store_and_route(
             text: &message.text,
             first_contact: known == 0,
         };
-        let replies = router::route_in(conn, &mut tally, &bot, &inbound, Utc::now(), &base_url)?;
+        let routed = router::route_in(conn, &mut tally, &bot, &inbound, Utc::now(), &base_url)?;
         let counted = MessageEvent {
-            command: (!replies.is_empty())
-                .then(|| rollups::command_of(&message.text))
-                .flatten(),
+            command: routed.command.as_deref().and_then(rollups::command_of),
             ..MessageEvent::inbound(&bot.tenant_id, &bot.id, now)
         };
         rollups::count_message(conn, &counted)?;
         let mut first = None;
-        for reply in replies {
+        for reply in routed.replies {
             let at = now + reply.delay.unwrap_or_default();
             let id =
                 outbox::schedule_in(conn, &bot.tenant_id, &bot.id, &reply.to, &reply.body, at)?;

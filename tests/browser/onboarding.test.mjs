@@ -207,7 +207,12 @@ describe('onboarding: from sign-up to a bot that takes orders', () => {
     assert.ok(today >= 10, `messages today counted (${today})`);
     assert.equal(await page.locator('progress').count(), 2, 'usage bars');
     assert.match(await page.locator('.recent-list').innerText(), /Test customer/);
-    assert.equal(await page.getByTestId('analytics-placeholder').count(), 1);
+    // Analytics on the dashboard: the order flow's commands and a chart for the bot.
+    const commands = await page.getByTestId('top-commands').innerText();
+    assert.match(commands, /!order · 1/);
+    assert.doesNotMatch(commands, /^\s*\d+ ·/m, 'answers inside the order flow are not commands');
+    assert.match(await page.getByTestId('median-reply').innerText(), /\d/);
+    assert.equal(await page.getByTestId('bot-chart').count(), 1, 'one chart per bot');
     assert.equal(await page.getByTestId('resume-setup').count(), 0, 'setup is finished');
     await screenshot(page, 'dashboard-bots.png');
   });

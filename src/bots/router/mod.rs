@@ -94,6 +94,16 @@ struct Turn<'a> {
     now: DateTime<Utc>,
     base_url: &'a str,
     out: Vec<Outgoing>,
+    /// The command the message invoked, for analytics (flow answers and chat are not).
+    command: Option<String>,
+}
+
+/// What the router decided for one message.
+#[derive(Debug, Default)]
+pub struct Routed {
+    pub replies: Vec<Outgoing>,
+    /// The command invoked (`ping`, `!order` …), if the message was one.
+    pub command: Option<String>,
 }
 
 /// Decide the replies to `msg` (within the pipeline's transaction); metered actions (a
@@ -105,18 +115,22 @@ pub fn route_in(
     msg: &Inbound<'_>,
     now: DateTime<Utc>,
     base_url: &str,
-) -> QueryResult<Vec<Outgoing>> {
+) -> QueryResult<Routed> {
     let owner = model::is_owner_in(conn, &bot.id, msg.from)?;
     if !owner && owner::is_blocked_in(conn, &bot.id, msg.from)? {
-        return Ok(Vec::new());
+        return Ok(Routed::default());
     }
     if !owner {
         let recent = recent_messages_from(conn, &bot.id, msg.from, now)?;
         if recent > RATE_LIMIT {
-            return Ok(if recent == RATE_LIMIT + 1 {
+            let replies = if recent == RATE_LIMIT + 1 {
                 vec![Outgoing::now(msg.from, SLOW_DOWN)]
             } else {
                 Vec::new()
+            };
+            return Ok(Routed {
+                replies,
+                command: None,
             });
         }
     }
@@ -132,9 +146,13 @@ pub fn route_in(
         now,
         base_url,
         out: Vec::new(),
+        command: None,
     };
     turn.route()?;
-    Ok(turn.out)
+    Ok(Routed {
+        replies: turn.out,
+        command: turn.command,
+    })
 }
 
 fn recent_messages_from(
@@ -178,6 +196,7 @@ impl Turn<'_> {
         }
         let text = self.msg.text.trim();
         if text.eq_ignore_ascii_case("ping") {
+            self.command = Some("ping".to_owned());
             self.reply("pong");
             return Ok(());
         }
@@ -187,7 +206,9 @@ impl Turn<'_> {
                 .split_once(char::is_whitespace)
                 .unwrap_or((command.trim(), ""));
             if !name.is_empty() {
-                return self.command(&name.to_lowercase(), args.trim());
+                let name = name.to_lowercase();
+                self.command = Some(format!("{}{}", self.config.prefix, name));
+                return self.command(&name, args.trim());
             }
         }
         if let Some(state) = conversation::load_in(self.conn, &self.bot.id, self.msg.from)? {

@@ -1,10 +1,11 @@
 //! `GET /dashboard`: the workspace at a glance: bots with live status and today's messages,
-//! usage against the plan's limits, recent conversations and quick actions.
+//! usage against the plan's limits, recent conversations, quick actions and analytics.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::NoticeQuery;
+use super::analytics::AnalyticsView;
 use crate::bots::overview::{self, BotSummary, Overview};
 use crate::onboarding::{self, Step};
 use crate::web::auth::Member;
@@ -29,6 +30,8 @@ struct DashboardPage {
     /// The wizard's step, while it is not finished.
     onboarding: Option<Step>,
     upgrade_path: &'static str,
+    /// Messages per day per bot, top commands and median reply time.
+    view: AnalyticsView,
 }
 
 /// The dashboard of the workspace in view.
@@ -39,6 +42,7 @@ pub async fn show(
     let state = &member.visitor.state;
     let mut overview = overview::overview(state, &member.scope).await?;
     let progress = onboarding::progress(state, &member.scope).await?;
+    let analytics = crate::analytics::for_workspace(state, &member.scope).await?;
     let layout = member
         .visitor
         .layout("Dashboard")
@@ -59,6 +63,7 @@ pub async fn show(
         bots,
         onboarding: Some(progress.step).filter(|s| *s != Step::Done),
         upgrade_path: crate::billing::entitlements::UPGRADE_PATH,
+        view: AnalyticsView::new(analytics),
     })
 }
 
