@@ -124,8 +124,10 @@ impl WebTransport {
         }
     }
 
-    /// Forget the stored session after the phone removed the device.
+    /// Forget the stored session after the phone removed the device. The client stops
+    /// first: it writes its state as it stops, which would otherwise land after the clear.
     pub async fn forget_session(&self) {
+        self.close().await;
         if let Err(e) = self.store.clear().await {
             tracing::error!(error = %e, "could not clear a logged-out WhatsApp session");
         }
