@@ -62,6 +62,9 @@ struct PlanCount {
     plan_id: String,
     #[diesel(sql_type = BigInt)]
     tenants: i64,
+    /// Of those, how many pay: an active (or past-due) subscription, or a plan set by hand.
+    #[diesel(sql_type = BigInt)]
+    paying: i64,
 }
 
 #[derive(QueryableByName)]
@@ -76,8 +79,8 @@ pub struct Overview {
     pub today: NaiveDate,
     pub tenants_total: i64,
     pub tenants_active_7d: i64,
-    /// Tenants in a trial; `None` until billing records subscriptions.
-    pub tenants_on_trial: Option<i64>,
+    /// Tenants in a trial (not suspended, no plan set by hand).
+    pub tenants_on_trial: i64,
     pub tenants_suspended: i64,
     /// (status, bots), every status present.
     pub bots_by_status: Vec<(String, i64)>,
@@ -161,13 +164,19 @@ pub fn load_in(conn: &mut DbConn, today: NaiveDate) -> QueryResult<Overview> {
     .load(conn)?;
 
     let (plans, estimated_mrr_cents) = plan_distribution_in(conn)?;
+    let tenants_on_trial = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM subscriptions s JOIN tenants t ON t.id = s.tenant_id \
+         WHERE s.status = 'trialing' AND t.plan_override IS NULL AND t.suspended_at IS NULL",
+    )
+    .get_result::<Count>(conn)?
+    .n;
     let recent_errors = errors::recent_in(conn, 10)?;
 
     Ok(Overview {
         today,
         tenants_total,
         tenants_active_7d,
-        tenants_on_trial: None,
+        tenants_on_trial,
         tenants_suspended,
         bots_by_status,
         messages_today,
@@ -189,27 +198,37 @@ pub fn load_in(conn: &mut DbConn, today: NaiveDate) -> QueryResult<Overview> {
 /// `billing::entitlements::current_plan_in` decides per tenant (one grouped query here, for
 /// 10,000 tenants).
 fn plan_distribution_in(conn: &mut DbConn) -> QueryResult<(Vec<PlanShare>, i64)> {
+    // A subscription grants its plan while trialing, active or past due (as
+    // `Subscription::effective_plan_id`); trials count under their plan but pay nothing.
     let counts: Vec<PlanCount> = diesel::sql_query(
-        "SELECT COALESCE(t.plan_override, s.plan_id, $1) AS plan_id, COUNT(*) AS tenants \
+        "SELECT COALESCE(t.plan_override, \
+                  CASE WHEN s.status IN ('trialing', 'active', 'past_due') THEN s.plan_id END, $1) \
+                  AS plan_id, \
+                COUNT(*) AS tenants, \
+                CAST(SUM(CASE WHEN t.plan_override IS NOT NULL \
+                              OR s.status IN ('active', 'past_due') THEN 1 ELSE 0 END) AS BIGINT) \
+                  AS paying \
          FROM tenants t LEFT JOIN subscriptions s ON s.tenant_id = t.id \
-         WHERE t.suspended_at IS NULL GROUP BY COALESCE(t.plan_override, s.plan_id, $1)",
+         WHERE t.suspended_at IS NULL \
+         GROUP BY COALESCE(t.plan_override, \
+                  CASE WHEN s.status IN ('trialing', 'active', 'past_due') THEN s.plan_id END, $1)",
     )
     .bind::<Text, _>(crate::billing::entitlements::DEFAULT_PLAN_ID)
     .load(conn)?;
     let catalogue: Vec<Plan> = plans::list(conn)?;
-    let by_id: BTreeMap<&str, i64> = counts
-        .iter()
-        .map(|c| (c.plan_id.as_str(), c.tenants))
-        .collect();
+    let by_id: BTreeMap<&str, &PlanCount> =
+        counts.iter().map(|c| (c.plan_id.as_str(), c)).collect();
     let shares: Vec<PlanShare> = catalogue
         .iter()
         .map(|plan| {
-            let tenants = by_id.get(plan.id.as_str()).copied().unwrap_or(0);
+            let (tenants, paying) = by_id
+                .get(plan.id.as_str())
+                .map_or((0, 0), |c| (c.tenants, c.paying));
             PlanShare {
                 plan_id: plan.id.clone(),
                 plan_name: plan.name.clone(),
                 tenants,
-                monthly_cents: tenants * i64::from(plan.monthly_price_cents),
+                monthly_cents: paying * i64::from(plan.monthly_price_cents),
             }
         })
         .collect();

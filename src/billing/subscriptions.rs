@@ -7,7 +7,7 @@
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::plans::{Plan, list as list_plans};
+use super::plans::Plan;
 use crate::config::BillingConfig;
 use crate::db::DbConn;
 use crate::db::schema::{bots, plans, subscriptions};
@@ -133,58 +133,6 @@ pub fn current_plan_of(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Plan> 
         .find(plan_id)
         .select(Plan::as_select())
         .first(conn)
-}
-
-/// How many workspaces are on each plan now, and the monthly revenue that implies (in
-/// cents): for the platform admin. Trials count under their plan but not in revenue.
-pub fn plan_distribution_in(conn: &mut DbConn) -> QueryResult<Vec<PlanCount>> {
-    let tenants: i64 = crate::db::schema::tenants::table.count().get_result(conn)?;
-    let rows: Vec<Subscription> = subscriptions::table
-        .select(Subscription::as_select())
-        .load(conn)?;
-    let mut counts: Vec<PlanCount> = list_plans(conn)?
-        .into_iter()
-        .map(|p| PlanCount {
-            plan_id: p.id,
-            plan_name: p.name,
-            workspaces: 0,
-            paying: 0,
-            monthly_revenue_cents: 0,
-            price_cents: i64::from(p.monthly_price_cents),
-        })
-        .collect();
-    let mut on_paid_rows = 0;
-    for row in &rows {
-        let plan_id = row.effective_plan_id();
-        if let Some(count) = counts.iter_mut().find(|c| c.plan_id == plan_id) {
-            count.workspaces += 1;
-            if matches!(row.status(), Status::Active | Status::PastDue) {
-                count.paying += 1;
-                count.monthly_revenue_cents += count.price_cents;
-            }
-        }
-        if plan_id != FREE_PLAN_ID {
-            on_paid_rows += 1;
-        }
-    }
-    if let Some(free) = counts.iter_mut().find(|c| c.plan_id == FREE_PLAN_ID) {
-        free.workspaces = tenants - on_paid_rows;
-    }
-    Ok(counts)
-}
-
-/// One line of [`plan_distribution_in`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanCount {
-    pub plan_id: String,
-    pub plan_name: String,
-    /// Workspaces on the plan now (trials included).
-    pub workspaces: i64,
-    /// Of those, how many pay (active or in the grace period).
-    pub paying: i64,
-    /// `paying × price`.
-    pub monthly_revenue_cents: i64,
-    pub price_cents: i64,
 }
 
 /// The trial a new workspace gets, from configuration.

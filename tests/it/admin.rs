@@ -8,7 +8,7 @@ use chrono::{Duration as Days, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use whatsdex::admin::overview;
 use whatsdex::admin::rollups::{self, MessageEvent};
-use whatsdex::db::schema::{bots, tenants};
+use whatsdex::db::schema::{bots, subscriptions, tenants};
 
 use crate::common::browser::{Browser, Page};
 use crate::common::{PASSWORD, Site};
@@ -205,6 +205,20 @@ async fn the_dashboard_shows_exactly_the_seeded_numbers() {
         diesel::insert_into(tenants::table)
             .values(tenant("C", 40, true, None))
             .execute(c)?;
+        // B is on a Pro trial: on Pro, but paying nothing yet. C's active Starter plan does
+        // not count while it is suspended.
+        for (tenant_id, plan, status) in [("B", "pro", "trialing"), ("C", "starter", "active")] {
+            diesel::insert_into(subscriptions::table)
+                .values((
+                    subscriptions::tenant_id.eq(tenant_id),
+                    subscriptions::plan_id.eq(plan),
+                    subscriptions::status.eq(status),
+                    subscriptions::state_at.eq(0_i64),
+                    subscriptions::created_at.eq(now),
+                    subscriptions::updated_at.eq(now),
+                ))
+                .execute(c)?;
+        }
         for (id, tenant_id, status) in [
             ("a1", "A", "connected"),
             ("a2", "A", "error"),
@@ -296,9 +310,10 @@ async fn the_dashboard_shows_exactly_the_seeded_numbers() {
         .collect();
     assert_eq!(
         plans,
-        vec![("free", 1), ("starter", 0), ("pro", 1), ("business", 0)]
+        vec![("free", 0), ("starter", 0), ("pro", 2), ("business", 0)]
     );
-    assert_eq!(o.estimated_mrr_cents, 4_900);
+    assert_eq!(o.estimated_mrr_cents, 4_900, "the trial pays nothing");
+    assert_eq!(o.tenants_on_trial, 1);
     assert_eq!(o.signups_per_day.len(), 30);
     assert_eq!(o.signups_per_day.iter().map(|d| d.1).sum::<i64>(), 2);
     assert_eq!(o.signups_per_day.last(), Some(&(today, 1)));
@@ -313,6 +328,7 @@ async fn the_dashboard_shows_exactly_the_seeded_numbers() {
         ("tenants-total", "3"),
         ("tenants-active", "1"),
         ("tenants-suspended", "1"),
+        ("tenants-trial", "1"),
         ("messages-today", "9"),
         ("messages-7d", "19"),
         ("messages-30d", "35"),
