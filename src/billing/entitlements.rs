@@ -274,10 +274,16 @@ pub fn consume_in(
         return Ok(Decision::Denied(denial));
     }
     if !tally.counts_in_database() {
-        let used = tally.used_in(conn, tenant_id, metric)?;
+        debug_assert_eq!(
+            tally.tenant_id(),
+            tenant_id,
+            "a tally counts for one workspace"
+        );
+        let baseline = tally.baseline_in(conn, metric)?;
+        let used = baseline + tally.taken(metric);
         let decision = quota_decision(conn, &plan, quota, used, units)?;
         if decision.is_allowed() {
-            tally.take(conn, metric, units)?;
+            tally.take(metric, units, baseline);
         }
         return Ok(decision);
     }

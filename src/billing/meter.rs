@@ -223,7 +223,7 @@ pub struct Tally {
     redis: Option<RedisCache>,
     /// Per metric: its counter and the total Redis held when the tally was opened.
     live: HashMap<Metric, (Counter, Option<i64>)>,
-    /// Units taken: metric, units, and the database's total to start from if Redis has none.
+    /// Units taken: metric, units, and the total to start the Redis counter from if it has none.
     pending: Vec<(Metric, i64, i64)>,
 }
 
@@ -243,37 +243,33 @@ impl Tally {
         self.redis.is_none()
     }
 
-    /// The workspace's use of `metric` now, this tally's own units included.
-    pub(crate) fn used_in(
-        &self,
-        conn: &mut DbConn,
-        tenant_id: &str,
-        metric: Metric,
-    ) -> QueryResult<i64> {
-        let taken: i64 = self
-            .pending
+    /// The workspace this tally counts for.
+    pub fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+
+    /// The workspace's use of `metric` before this tally: Redis's total when the tally was
+    /// opened, else the database's (Redis has no counter yet).
+    pub(crate) fn baseline_in(&self, conn: &mut DbConn, metric: Metric) -> QueryResult<i64> {
+        match self.live.get(&metric).and_then(|(_, value)| *value) {
+            Some(total) => Ok(total),
+            None => usage::used_in(conn, &self.tenant_id, metric),
+        }
+    }
+
+    /// The units of `metric` this tally has taken so far.
+    pub(crate) fn taken(&self, metric: Metric) -> i64 {
+        self.pending
             .iter()
             .filter(|(m, _, _)| *m == metric)
             .map(|(_, units, _)| units)
-            .sum();
-        let live = self.live.get(&metric).and_then(|(_, value)| *value);
-        let base = match live {
-            Some(total) if tenant_id == self.tenant_id => total,
-            _ => usage::used_in(conn, tenant_id, metric)?,
-        };
-        Ok(base + taken)
+            .sum()
     }
 
-    /// Take `units` of `metric`, to be added on commit.
-    pub(crate) fn take(
-        &mut self,
-        conn: &mut DbConn,
-        metric: Metric,
-        units: i64,
-    ) -> QueryResult<()> {
-        let seed = usage::used_in(conn, &self.tenant_id, metric)?;
-        self.pending.push((metric, units, seed));
-        Ok(())
+    /// Take `units` of `metric`, to be added on commit; `baseline` (from
+    /// [`Tally::baseline_in`]) starts the Redis counter if it has none by then.
+    pub(crate) fn take(&mut self, metric: Metric, units: i64, baseline: i64) {
+        self.pending.push((metric, units, baseline));
     }
 
     /// Add the units taken to the live counters; call once the transaction committed.
