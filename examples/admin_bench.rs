@@ -16,8 +16,8 @@ use actix_web::http::header;
 use actix_web::test::{self, TestRequest};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use whatsdex::audit::ClientInfo;
 use whatsdex::db::schema::tenants;
+use whatsdex::tenants::audit::ClientInfo;
 
 const SEED: &str = include_str!("../bench/admin_seed.sql");
 const ADMIN_EMAIL: &str = "bench-admin@example.com";

@@ -80,32 +80,35 @@ async fn main() -> anyhow::Result<()> {
     let now = Utc::now().naive_utc();
     state
         .db
-        .run_in(RowScope::System, move |conn| {
-            diesel::insert_into(tenants::table)
-                .values((
-                    tenants::id.eq("bench"),
-                    tenants::name.eq("Bench"),
-                    tenants::created_at.eq(now),
-                    tenants::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            for i in 0..bot_count {
-                diesel::insert_into(bots::table)
+        .run_in(
+            RowScope::across_tenants("the benchmark seeds and reads every workspace"),
+            move |conn| {
+                diesel::insert_into(tenants::table)
                     .values((
-                        bots::id.eq(format!("bot-{i:06}")),
-                        bots::tenant_id.eq("bench"),
-                        bots::name.eq(format!("Bot {i}")),
-                        bots::transport.eq("sandbox"),
-                        bots::status.eq("connected"),
-                        bots::owner_number.eq(format!("44770{i:07}")),
-                        bots::paired_at.eq(now),
-                        bots::created_at.eq(now),
-                        bots::updated_at.eq(now),
+                        tenants::id.eq("bench"),
+                        tenants::name.eq("Bench"),
+                        tenants::created_at.eq(now),
+                        tenants::updated_at.eq(now),
                     ))
                     .execute(conn)?;
-            }
-            Ok(())
-        })
+                for i in 0..bot_count {
+                    diesel::insert_into(bots::table)
+                        .values((
+                            bots::id.eq(format!("bot-{i:06}")),
+                            bots::tenant_id.eq("bench"),
+                            bots::name.eq(format!("Bot {i}")),
+                            bots::transport.eq("sandbox"),
+                            bots::status.eq("connected"),
+                            bots::owner_number.eq(format!("44770{i:07}")),
+                            bots::paired_at.eq(now),
+                            bots::created_at.eq(now),
+                            bots::updated_at.eq(now),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok(())
+            },
+        )
         .await?;
 
     let rss_before = rss_kib();
@@ -115,13 +118,16 @@ async fn main() -> anyhow::Result<()> {
     loop {
         let running: i64 = state
             .db
-            .run_in(RowScope::System, |conn| {
-                bots::table
-                    .filter(bots::running_on.is_not_null())
-                    .filter(bots::status.eq("connected"))
-                    .count()
-                    .get_result(conn)
-            })
+            .run_in(
+                RowScope::across_tenants("the benchmark seeds and reads every workspace"),
+                |conn| {
+                    bots::table
+                        .filter(bots::running_on.is_not_null())
+                        .filter(bots::status.eq("connected"))
+                        .count()
+                        .get_result(conn)
+                },
+            )
             .await?;
         if running as usize == bot_count && state.bots.running_count() == bot_count {
             break;
@@ -140,12 +146,15 @@ async fn main() -> anyhow::Result<()> {
     // Pipeline throughput: messages from 1,000 contacts to 100 of the bots.
     let bot_rows: Vec<whatsdex::bots::Bot> = state
         .db
-        .run_in(RowScope::System, |conn| {
-            bots::table
-                .limit(100)
-                .select(whatsdex::bots::Bot::as_select())
-                .load(conn)
-        })
+        .run_in(
+            RowScope::across_tenants("the benchmark seeds and reads every workspace"),
+            |conn| {
+                bots::table
+                    .limit(100)
+                    .select(whatsdex::bots::Bot::as_select())
+                    .load(conn)
+            },
+        )
         .await?;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();

@@ -4,7 +4,7 @@ use anyhow::Context;
 use diesel::Connection;
 
 use crate::billing::plans;
-use crate::bots::templates as bot_templates;
+use crate::bots::presets;
 use crate::config::Config;
 use crate::db::{self, DbConn, migrations};
 
@@ -74,10 +74,8 @@ pub fn seed_catalogue(conn: &mut DbConn) -> anyhow::Result<plans::SeedReport> {
 }
 
 /// Upsert the plan catalogue and the bot templates, in one transaction.
-pub fn seed_all(
-    conn: &mut DbConn,
-) -> anyhow::Result<(plans::SeedReport, bot_templates::SeedReport)> {
-    conn.transaction(|conn| Ok((plans::seed(conn)?, bot_templates::seed(conn)?)))
+pub fn seed_all(conn: &mut DbConn) -> anyhow::Result<(plans::SeedReport, presets::SeedReport)> {
+    conn.transaction(|conn| Ok((plans::seed(conn)?, presets::seed(conn)?)))
         .map_err(|e: diesel::result::Error| anyhow::anyhow!(e))
         .context(
             "cannot seed the plan catalogue and bot templates (has the database been migrated?)",

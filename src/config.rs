@@ -547,14 +547,6 @@ impl Config {
             .unwrap_or(&self.database_url)
     }
 
-    /// How bots on the WhatsApp Web transport reach WhatsApp.
-    pub fn whatsapp_web(&self) -> crate::bots::transport::web::WebSettings {
-        crate::bots::transport::web::WebSettings {
-            server_url: self.whatsapp_ws_url.as_ref().map(Url::to_string),
-            version: self.whatsapp_version,
-        }
-    }
-
     /// Whether the site is served over TLS (cookies `Secure`, HSTS on).
     pub fn behind_tls(&self) -> bool {
         self.app_base_url.scheme() == "https"

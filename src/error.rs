@@ -22,7 +22,7 @@ pub enum ServiceError {
     RateLimited { retry_after: Duration },
     /// The workspace's plan does not allow it; the denial says which plan does.
     #[error("plan limit: {0:?}")]
-    PlanLimit(Box<crate::billing::entitlements::Denial>),
+    PlanLimit(Box<Denial>),
     /// The database failed.
     #[error(transparent)]
     Database(#[from] DbError),
@@ -52,6 +52,57 @@ impl From<diesel::result::Error> for ServiceError {
 impl From<FieldErrors> for ServiceError {
     fn from(errors: FieldErrors) -> Self {
         Self::Invalid(errors)
+    }
+}
+
+/// Why the plan refused an action: a plain record that billing fills and every edge renders
+/// (a sentence on a page, a 403 with `upgrade_url` from the API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// Stable code for APIs, e.g. `plan_limit_reached` or `feature_not_in_plan`.
+    pub code: &'static str,
+    /// What was refused, for a person: "Custom commands", "Bots".
+    pub what: String,
+    /// The quota, when the refusal is a quota (None for a feature).
+    pub limit: Option<i64>,
+    /// How much of the quota is used.
+    pub used: i64,
+    /// Id of the cheapest plan that allows it, if any does.
+    pub plan_needed: Option<String>,
+    /// That plan's name, for messages.
+    pub plan_needed_name: Option<String>,
+    /// Relative URL of the upgrade page.
+    pub upgrade_url: String,
+}
+
+impl Denial {
+    /// One sentence a customer can act on.
+    pub fn message(&self) -> String {
+        let need = match &self.plan_needed_name {
+            Some(plan) => format!(" Upgrade to {plan} to unlock it."),
+            None => String::new(),
+        };
+        match self.limit {
+            Some(limit) => format!(
+                "{} limit reached ({} of {limit}).{need}",
+                self.what, self.used
+            ),
+            None => format!("{} is not included in your plan.{need}", self.what),
+        }
+    }
+
+    /// The JSON body the API answers with (403), stable for clients.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "error": {
+                "code": self.code,
+                "message": self.message(),
+                "limit": self.limit,
+                "used": self.used,
+                "plan_needed": self.plan_needed,
+                "upgrade_url": self.upgrade_url,
+            }
+        })
     }
 }
 

@@ -1,7 +1,12 @@
 //! Identifiers and secret tokens.
 //!
-//! Row ids are UUIDv7 text (time-ordered, so indexes stay compact). Secret tokens (session
-//! cookies, emailed links, invitations) are 256 random bits; only their SHA-256 is stored.
+//! Row ids are UUIDv7 text (time-ordered, so indexes stay compact), each kind its own type
+//! (`TenantId`, `BotId` …) so that one cannot be passed for another; they are stored as text
+//! on both backends. Secret tokens (session cookies, emailed links, invitations) are 256
+//! random bits; only their SHA-256 is stored.
+
+use std::borrow::Borrow;
+use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,6 +16,125 @@ use sha2::{Digest, Sha256};
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+/// Declare an id type: text in the database and in URLs, a type of its own in Rust.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash,
+            diesel::AsExpression, diesel::FromSqlRow, serde::Serialize, serde::Deserialize,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A new, unique id.
+            pub fn generate() -> Self {
+                Self(new_id())
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        // Any text is accepted: an id that names no row simply finds nothing (a 404).
+        impl From<String> for $name {
+            fn from(raw: String) -> Self {
+                Self(raw)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(raw: &str) -> Self {
+                Self(raw.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                self.0.as_str().to_sql(out)
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                String::from_sql(bytes).map(Self)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A workspace.
+    TenantId
+);
+id_type!(
+    /// A person's account.
+    UserId
+);
+id_type!(
+    /// A bot.
+    BotId
+);
+id_type!(
+    /// A bot's contact: a customer or the owner.
+    ContactId
+);
+id_type!(
+    /// A stored message, in or out.
+    MessageId
+);
 
 /// A new secret token, URL-safe.
 pub fn new_token() -> String {

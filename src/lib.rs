@@ -6,22 +6,26 @@
 pub mod accounts;
 pub mod admin;
 pub mod analytics;
-pub mod audit;
 pub mod billing;
 pub mod bots;
 pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod context;
 pub mod db;
 pub mod encryption;
 pub mod error;
+#[cfg(test)]
+mod floors;
 pub mod ids;
+pub mod jobs;
 pub mod mail;
 pub mod onboarding;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod tenancy;
 pub mod tenants;
 pub mod validation;
 pub mod web;

@@ -5,11 +5,11 @@ use chrono::Utc;
 use diesel::prelude::*;
 
 use crate::bots::{bot_config, model};
+use crate::context::Context;
 use crate::db::DbConn;
 use crate::db::schema::onboarding;
 use crate::error::{ServiceError, ServiceResult};
-use crate::state::AppState;
-use crate::tenants::TenantScope;
+use crate::tenancy::TenantScope;
 
 /// The wizard's steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,9 +128,9 @@ fn save_in(conn: &mut DbConn, tenant_id: &str, progress: &Progress) -> QueryResu
 }
 
 /// The scope's progress.
-pub async fn progress(state: &AppState, scope: &TenantScope) -> ServiceResult<Progress> {
+pub async fn progress(ctx: &Context, scope: &TenantScope) -> ServiceResult<Progress> {
     let tenant_id = scope.tenant_id().to_owned();
-    Ok(state
+    Ok(ctx
         .db
         .run_in(scope.rows(), move |conn| load_in(conn, &tenant_id))
         .await?)
@@ -138,13 +138,13 @@ pub async fn progress(state: &AppState, scope: &TenantScope) -> ServiceResult<Pr
 
 /// Remember that the workspace is at `step` (Back, or a step done).
 pub async fn go_to(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     step: Step,
     bot_id: Option<String>,
 ) -> ServiceResult<Progress> {
     let tenant_id = scope.tenant_id().to_owned();
-    Ok(state
+    Ok(ctx
         .db
         .run_in(scope.rows(), move |conn| {
             let mut progress = load_in(conn, &tenant_id)?;
@@ -159,32 +159,28 @@ pub async fn go_to(
 }
 
 /// The bot step: create the bot (or rename the one made earlier in the wizard).
-pub async fn name_bot(
-    state: &AppState,
-    scope: &TenantScope,
-    name: &str,
-) -> ServiceResult<Progress> {
-    let current = progress(state, scope).await?;
+pub async fn name_bot(ctx: &Context, scope: &TenantScope, name: &str) -> ServiceResult<Progress> {
+    let current = progress(ctx, scope).await?;
     let bot_id = match current.bot_id {
-        Some(id) if model::find(state, scope, &id).await.is_ok() => {
-            model::rename(state, scope, &id, name).await?;
+        Some(id) if model::find(ctx, scope, &id).await.is_ok() => {
+            model::rename(ctx, scope, &id, name).await?;
             id
         }
-        _ => model::create(state, scope, name).await?.id,
+        _ => model::create(ctx, scope, name).await?.id,
     };
-    go_to(state, scope, Step::Template, Some(bot_id)).await
+    go_to(ctx, scope, Step::Template, Some(bot_id)).await
 }
 
 /// The template step: apply the chosen template to the wizard's bot.
 pub async fn choose_template(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     template_id: &str,
 ) -> ServiceResult<Progress> {
-    let current = progress(state, scope).await?;
+    let current = progress(ctx, scope).await?;
     let bot_id = current.bot_id.ok_or_else(|| {
         ServiceError::invalid("template", "Name your bot first (go back one step).")
     })?;
-    bot_config::apply_template(state, scope, &bot_id, template_id, true).await?;
-    go_to(state, scope, Step::Pair, None).await
+    bot_config::apply_template(ctx, scope, &bot_id, template_id, true).await?;
+    go_to(ctx, scope, Step::Pair, None).await
 }

@@ -4,12 +4,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::HttpServer;
-use anyhow::Context;
+use anyhow::Context as _;
+
+use url::Url;
 
 use crate::bots::BotSupervisor;
+use crate::bots::transport::whatsapp_web::WebSettings;
 use crate::cache::Cache;
 use crate::commands;
 use crate::config::{Config, DatabaseUrl};
+use crate::context::Context;
 use crate::db::{self, Db, migrations};
 use crate::encryption::{self, KeyOrigin};
 use crate::mail::Mailer;
@@ -78,17 +82,20 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
         cache.clone(),
         config.app_base_url.as_str(),
         encryption_key.clone(),
-        config.whatsapp_web(),
+        WebSettings {
+            server_url: config.whatsapp_ws_url.as_ref().map(Url::to_string),
+            version: config.whatsapp_version,
+        },
     );
-    Ok(AppState {
-        bots,
+    let context = Context {
         config: Arc::new(config),
         db,
         cache,
         mailer,
         encryption_key: Arc::new(encryption_key),
         started_at,
-    })
+    };
+    Ok(AppState { context, bots })
 }
 
 /// Start the bots, bind and serve until SIGTERM or Ctrl-C, then let in-flight requests finish
@@ -100,7 +107,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         .await
         .context("cannot start the bots")?;
     tracing::info!(bots = started, "bots started");
-    let lapse_job = crate::billing::trials::spawn(state.clone());
+    let lapse_job = crate::jobs::spawn_trial_lapses(state.clone());
     let usage_flush = state.bots.meter().clone().spawn_flusher(state.db.clone());
     let address = (state.config.host.clone(), state.config.port);
     let factory_state = state.clone();

@@ -1,32 +1,23 @@
-//! Everything a request (or a background job) can reach: database, cache, mailer, settings.
-//! Services take it by reference; it holds no HTTP types.
+//! What the edges (HTTP handlers, commands, background jobs) hold: the domain services'
+//! `Context` and the bot supervisor. Domains never take this whole: a service asks for the
+//! `Context`, and the bots domain for the supervisor, by name.
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::ops::Deref;
 
 use crate::bots::BotSupervisor;
-use crate::cache::Cache;
-use crate::config::Config;
-use crate::db::Db;
-use crate::encryption::EncryptionKey;
-use crate::mail::Mailer;
+use crate::context::Context;
 
 /// Shared application state; cheap to clone (everything inside is a handle).
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub cache: Cache,
-    pub mailer: Mailer,
+    pub context: Context,
     pub bots: BotSupervisor,
-    pub encryption_key: Arc<EncryptionKey>,
-    pub started_at: Instant,
 }
 
-impl AppState {
-    /// An absolute link to `path` on this site, for emails.
-    pub fn link(&self, path: &str) -> String {
-        let base = self.config.app_base_url.as_str().trim_end_matches('/');
-        format!("{base}{path}")
+impl Deref for AppState {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.context
     }
 }

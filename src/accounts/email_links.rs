@@ -4,13 +4,13 @@ use chrono::{Duration, Utc};
 use diesel::prelude::*;
 
 use super::{hash_password, password, sessions, users};
-use crate::audit::{self, Action, ClientInfo};
+use crate::context::Context;
 use crate::db::schema::{email_tokens, users as users_table};
 use crate::db::{DbConn, RowScope};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{new_token, token_hash};
 use crate::mail::Email;
-use crate::state::AppState;
+use crate::tenants::audit::{self, Action, ClientInfo};
 use crate::validation::normalize_email;
 
 /// What a link is for.
@@ -84,14 +84,14 @@ fn redeem(conn: &mut DbConn, token: &str, purpose: Purpose) -> ServiceResult<(St
 
 /// Email a link that confirms `email` for `user_id` (a new account, or a changed address:
 /// the account's address becomes `email` only when the link is used).
-pub async fn send_verification(state: &AppState, user_id: &str, email: &str) -> ServiceResult<()> {
+pub async fn send_verification(ctx: &Context, user_id: &str, email: &str) -> ServiceResult<()> {
     let (user_id, email_in) = (user_id.to_owned(), email.to_owned());
-    let token = state
+    let token = ctx
         .db
         .run(move |conn| issue(conn, &user_id, &email_in, Purpose::VerifyEmail))
         .await?;
-    let link = state.link(&format!("/verify-email/{token}"));
-    state.mailer.send_later(Email {
+    let link = ctx.link(&format!("/verify-email/{token}"));
+    ctx.mailer.send_later(Email {
         to: email.to_owned(),
         subject: "Confirm your email address for WhatsDeX".into(),
         body: format!(
@@ -103,47 +103,51 @@ pub async fn send_verification(state: &AppState, user_id: &str, email: &str) -> 
 }
 
 /// Use a verification link: the address is confirmed (and becomes the account's address).
-pub async fn verify_email(state: &AppState, token: &str, client: &ClientInfo) -> ServiceResult<()> {
+pub async fn verify_email(ctx: &Context, token: &str, client: &ClientInfo) -> ServiceResult<()> {
     let (token, client) = (token.to_owned(), client.clone());
-    state
-        .db
-        .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
-            let (user_id, email) = redeem(conn, &token, Purpose::VerifyEmail)?;
-            let previous: String = users_table::table
-                .find(&user_id)
-                .select(users_table::email)
-                .first(conn)?;
-            if previous != email && users::find_by_email(conn, &email)?.is_some() {
-                return Err(ServiceError::invalid(
-                    "token",
-                    "Another account now uses that address.",
-                ));
-            }
-            let now = Utc::now().naive_utc();
-            diesel::update(users_table::table.find(&user_id))
-                .set((
-                    users_table::email.eq(&email),
-                    users_table::email_verified_at.eq(Some(now)),
-                    users_table::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            let action = if previous == email {
-                Action::EmailVerified
-            } else {
-                Action::EmailChanged
-            };
-            audit::record_in_workspaces_of(conn, action, &user_id, &email, &client)?;
-            Ok(())
-        })
+    ctx.db
+        .transaction(
+            RowScope::across_tenants(
+                "an emailed link's token finds its account before any workspace",
+            ),
+            move |conn| -> ServiceResult<()> {
+                let (user_id, email) = redeem(conn, &token, Purpose::VerifyEmail)?;
+                let previous: String = users_table::table
+                    .find(&user_id)
+                    .select(users_table::email)
+                    .first(conn)?;
+                if previous != email && users::find_by_email(conn, &email)?.is_some() {
+                    return Err(ServiceError::invalid(
+                        "token",
+                        "Another account now uses that address.",
+                    ));
+                }
+                let now = Utc::now().naive_utc();
+                diesel::update(users_table::table.find(&user_id))
+                    .set((
+                        users_table::email.eq(&email),
+                        users_table::email_verified_at.eq(Some(now)),
+                        users_table::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                let action = if previous == email {
+                    Action::EmailVerified
+                } else {
+                    Action::EmailChanged
+                };
+                audit::record_in_workspaces_of(conn, action, &user_id, &email, &client)?;
+                Ok(())
+            },
+        )
         .await
 }
 
 /// Email a password-reset link if the address has an account. Says nothing either way, so
 /// the form cannot be used to find out who has an account.
-pub async fn request_password_reset(state: &AppState, raw_email: &str) -> ServiceResult<()> {
+pub async fn request_password_reset(ctx: &Context, raw_email: &str) -> ServiceResult<()> {
     let email = normalize_email(raw_email).map_err(|m| ServiceError::invalid("email", m))?;
     let lookup = email.clone();
-    let token = state
+    let token = ctx
         .db
         .run(move |conn| match users::find_by_email(conn, &lookup)? {
             Some(user) => issue(conn, &user.id, &user.email, Purpose::ResetPassword).map(Some),
@@ -152,8 +156,8 @@ pub async fn request_password_reset(state: &AppState, raw_email: &str) -> Servic
         .await?;
     match token {
         Some(token) => {
-            let link = state.link(&format!("/password/reset/{token}"));
-            state.mailer.send_later(Email {
+            let link = ctx.link(&format!("/password/reset/{token}"));
+            ctx.mailer.send_later(Email {
                 to: email,
                 subject: "Reset your WhatsDeX password".into(),
                 body: format!(
@@ -168,10 +172,10 @@ pub async fn request_password_reset(state: &AppState, raw_email: &str) -> Servic
 }
 
 /// Whether a reset link can still be used (for showing the form).
-pub async fn reset_link_is_usable(state: &AppState, token: &str) -> ServiceResult<bool> {
+pub async fn reset_link_is_usable(ctx: &Context, token: &str) -> ServiceResult<bool> {
     let id = token_hash(token);
     let now = Utc::now().naive_utc();
-    let count: i64 = state
+    let count: i64 = ctx
         .db
         .run(move |conn| {
             email_tokens::table
@@ -188,12 +192,12 @@ pub async fn reset_link_is_usable(state: &AppState, token: &str) -> ServiceResul
 
 /// Use a reset link: set the new password and end every session of the account.
 pub async fn reset_password(
-    state: &AppState,
+    ctx: &Context,
     token: &str,
     new_password: &str,
     client: &ClientInfo,
 ) -> ServiceResult<()> {
-    if !reset_link_is_usable(state, token).await? {
+    if !reset_link_is_usable(ctx, token).await? {
         return Err(ServiceError::invalid("token", LINK_UNUSABLE));
     }
     if let Some(why) = password::weakness(new_password, &[]) {
@@ -201,15 +205,18 @@ pub async fn reset_password(
     }
     let hash = hash_password(new_password.to_owned()).await?;
     let (token, client) = (token.to_owned(), client.clone());
-    let user_id = state
+    let user_id = ctx
         .db
-        .transaction(RowScope::System, move |conn| -> ServiceResult<String> {
-            let (user_id, _) = redeem(conn, &token, Purpose::ResetPassword)?;
-            users::set_password_hash_in(conn, &user_id, &hash)?;
-            audit::record_in_workspaces_of(conn, Action::PasswordReset, &user_id, "", &client)?;
-            Ok(user_id)
-        })
+        .transaction(
+            RowScope::across_tenants("a reset link's token finds its account before any workspace"),
+            move |conn| -> ServiceResult<String> {
+                let (user_id, _) = redeem(conn, &token, Purpose::ResetPassword)?;
+                users::set_password_hash_in(conn, &user_id, &hash)?;
+                audit::record_in_workspaces_of(conn, Action::PasswordReset, &user_id, "", &client)?;
+                Ok(user_id)
+            },
+        )
         .await?;
-    sessions::end_all_for_user(state, &user_id, None).await?;
+    sessions::end_all_for_user(ctx, &user_id, None).await?;
     Ok(())
 }

@@ -8,12 +8,12 @@ use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, Action, ClientInfo};
+use crate::context::Context;
 use crate::db::RowScope;
 use crate::db::schema::sessions;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{new_token, token_hash};
-use crate::state::AppState;
+use crate::tenants::audit::{self, Action, ClientInfo};
 
 /// How long a session lives, by whether "keep me signed in" was ticked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +76,7 @@ fn cache_key(id: &str) -> String {
 
 /// Start a session for `user_id`; returns the cookie token and the session.
 pub async fn start(
-    state: &AppState,
+    ctx: &Context,
     user_id: &str,
     tenant_id: Option<String>,
     remember: bool,
@@ -94,8 +94,7 @@ pub async fn start(
         expires_at: now + Lifetime::for_session(remember).absolute,
     };
     let (row, client) = (session.clone(), client.clone());
-    state
-        .db
+    ctx.db
         .run(move |conn| {
             diesel::insert_into(sessions::table)
                 .values((
@@ -119,9 +118,9 @@ pub async fn start(
 }
 
 /// The live session behind a cookie token, if any. Expired sessions are deleted on sight.
-pub async fn resolve(state: &AppState, token: &str) -> ServiceResult<Option<Session>> {
+pub async fn resolve(ctx: &Context, token: &str) -> ServiceResult<Option<Session>> {
     let id = token_hash(token);
-    let cached = match state.cache.get(&cache_key(&id)).await {
+    let cached = match ctx.cache.get(&cache_key(&id)).await {
         Ok(value) => value.and_then(|json| serde_json::from_str::<Session>(&json).ok()),
         Err(e) => {
             tracing::warn!(error = %e, "session cache unavailable; reading the database");
@@ -132,8 +131,7 @@ pub async fn resolve(state: &AppState, token: &str) -> ServiceResult<Option<Sess
         Some(session) => Some(session),
         None => {
             let id = id.clone();
-            state
-                .db
+            ctx.db
                 .run(move |conn| {
                     sessions::table
                         .find(id)
@@ -149,14 +147,13 @@ pub async fn resolve(state: &AppState, token: &str) -> ServiceResult<Option<Sess
     };
     let now = Utc::now().naive_utc();
     if session.is_expired(now) {
-        end_by_id(state, &session.id).await?;
+        end_by_id(ctx, &session.id).await?;
         return Ok(None);
     }
     if now - session.last_seen_at >= TOUCH_EVERY {
         session.last_seen_at = now;
         let id = session.id.clone();
-        state
-            .db
+        ctx.db
             .run(move |conn| {
                 diesel::update(sessions::table.find(id))
                     .set(sessions::last_seen_at.eq(now))
@@ -164,15 +161,15 @@ pub async fn resolve(state: &AppState, token: &str) -> ServiceResult<Option<Sess
             })
             .await?;
     }
-    remember_in_cache(state, &session).await;
+    remember_in_cache(ctx, &session).await;
     Ok(Some(session))
 }
 
-async fn remember_in_cache(state: &AppState, session: &Session) {
+async fn remember_in_cache(ctx: &Context, session: &Session) {
     let Ok(json) = serde_json::to_string(session) else {
         return;
     };
-    if let Err(e) = state
+    if let Err(e) = ctx
         .cache
         .set(&cache_key(&session.id), &json, Some(CACHE_FOR))
         .await
@@ -181,37 +178,36 @@ async fn remember_in_cache(state: &AppState, session: &Session) {
     }
 }
 
-async fn forget_in_cache(state: &AppState, ids: &[String]) {
+async fn forget_in_cache(ctx: &Context, ids: &[String]) {
     for id in ids {
-        if let Err(e) = state.cache.delete(&cache_key(id)).await {
+        if let Err(e) = ctx.cache.delete(&cache_key(id)).await {
             tracing::warn!(error = %e, "could not drop a cached session");
         }
     }
 }
 
-async fn end_by_id(state: &AppState, id: &str) -> ServiceResult<()> {
+async fn end_by_id(ctx: &Context, id: &str) -> ServiceResult<()> {
     let owned = id.to_owned();
-    state
-        .db
+    ctx.db
         .run(move |conn| diesel::delete(sessions::table.find(owned)).execute(conn))
         .await?;
-    forget_in_cache(state, &[id.to_owned()]).await;
+    forget_in_cache(ctx, &[id.to_owned()]).await;
     Ok(())
 }
 
 /// Sign out the browser holding `token`.
-pub async fn end(state: &AppState, token: &str) -> ServiceResult<()> {
-    end_by_id(state, &token_hash(token)).await
+pub async fn end(ctx: &Context, token: &str) -> ServiceResult<()> {
+    end_by_id(ctx, &token_hash(token)).await
 }
 
 /// End every session of `user_id` except `keep` (the caller's own, when changing a password).
 pub async fn end_all_for_user(
-    state: &AppState,
+    ctx: &Context,
     user_id: &str,
     keep: Option<&str>,
 ) -> ServiceResult<usize> {
     let (user_id, keep) = (user_id.to_owned(), keep.map(str::to_owned));
-    let ended = state
+    let ended = ctx
         .db
         .run(move |conn| {
             let ids: Vec<String> = sessions::table
@@ -223,13 +219,13 @@ pub async fn end_all_for_user(
             Ok(ids)
         })
         .await?;
-    forget_in_cache(state, &ended).await;
+    forget_in_cache(ctx, &ended).await;
     Ok(ended.len())
 }
 
 /// "Sign out everywhere": end every session of the person, this one included.
 pub async fn sign_out_everywhere(
-    state: &AppState,
+    ctx: &Context,
     session: &Session,
     client: &ClientInfo,
 ) -> ServiceResult<()> {
@@ -238,31 +234,29 @@ pub async fn sign_out_everywhere(
         session.tenant_id.clone(),
         client.clone(),
     );
-    state
-        .db
-        .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
-            Ok(audit::record(
-                conn,
-                Action::SignedOutEverywhere,
-                tenant_id.as_deref(),
-                Some(&user_id),
-                "ended every session",
-                &client,
-            )?)
-        })
+    ctx.db
+        .transaction(
+            RowScope::across_tenants("a person's sessions span all their workspaces"),
+            move |conn| -> ServiceResult<()> {
+                Ok(audit::record(
+                    conn,
+                    Action::SignedOutEverywhere,
+                    tenant_id.as_deref(),
+                    Some(&user_id),
+                    "ended every session",
+                    &client,
+                )?)
+            },
+        )
         .await?;
-    end_all_for_user(state, &session.user_id, None).await?;
+    end_all_for_user(ctx, &session.user_id, None).await?;
     Ok(())
 }
 
 /// Put `tenant_id` in view for this session (the caller has checked membership).
-pub async fn switch_tenant(
-    state: &AppState,
-    session: &Session,
-    tenant_id: &str,
-) -> ServiceResult<()> {
+pub async fn switch_tenant(ctx: &Context, session: &Session, tenant_id: &str) -> ServiceResult<()> {
     let (id, tenant) = (session.id.clone(), tenant_id.to_owned());
-    let updated = state
+    let updated = ctx
         .db
         .run(move |conn| {
             diesel::update(sessions::table.find(id))
@@ -273,7 +267,7 @@ pub async fn switch_tenant(
     if updated == 0 {
         return Err(ServiceError::NotFound);
     }
-    forget_in_cache(state, std::slice::from_ref(&session.id)).await;
+    forget_in_cache(ctx, std::slice::from_ref(&session.id)).await;
     Ok(())
 }
 

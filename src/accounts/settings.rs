@@ -4,21 +4,21 @@ use chrono::Utc;
 use diesel::prelude::*;
 
 use super::{email_links, hash_password, password, password_matches, sessions, users};
-use crate::audit::{self, Action, ClientInfo};
+use crate::context::Context;
 use crate::db::RowScope;
 use crate::db::schema::{memberships, tenants, users as users_table};
 use crate::error::{ServiceError, ServiceResult};
-use crate::state::AppState;
-use crate::tenants::{Role, members};
+use crate::tenancy::Role;
+use crate::tenants::audit::{self, Action, ClientInfo};
+use crate::tenants::members;
 use crate::validation::{normalize_email, normalize_name};
 
 /// What a person types to delete their account.
 pub const DELETE_ACCOUNT_PHRASE: &str = "delete my account";
 
-async fn load(state: &AppState, user_id: &str) -> ServiceResult<users::User> {
+async fn load(ctx: &Context, user_id: &str) -> ServiceResult<users::User> {
     let id = user_id.to_owned();
-    state
-        .db
+    ctx.db
         .run(move |conn| users::find_by_id(conn, &id))
         .await?
         .ok_or(ServiceError::NotFound)
@@ -36,11 +36,10 @@ async fn check_current_password(user: &users::User, current: &str) -> ServiceRes
 }
 
 /// Change the display name.
-pub async fn change_name(state: &AppState, user_id: &str, raw_name: &str) -> ServiceResult<()> {
+pub async fn change_name(ctx: &Context, user_id: &str, raw_name: &str) -> ServiceResult<()> {
     let name = normalize_name(raw_name, "name").map_err(|m| ServiceError::invalid("name", m))?;
     let id = user_id.to_owned();
-    state
-        .db
+    ctx.db
         .run(move |conn| {
             diesel::update(users_table::table.find(id))
                 .set((
@@ -56,13 +55,13 @@ pub async fn change_name(state: &AppState, user_id: &str, raw_name: &str) -> Ser
 /// Ask to change the email address: a link goes to the new address, and the change happens
 /// when it is used. Needs the current password.
 pub async fn change_email(
-    state: &AppState,
+    ctx: &Context,
     user_id: &str,
     raw_email: &str,
     current_password: &str,
 ) -> ServiceResult<String> {
     let email = normalize_email(raw_email).map_err(|m| ServiceError::invalid("email", m))?;
-    let user = load(state, user_id).await?;
+    let user = load(ctx, user_id).await?;
     check_current_password(&user, current_password).await?;
     if email == user.email {
         return Err(ServiceError::invalid(
@@ -71,7 +70,7 @@ pub async fn change_email(
         ));
     }
     let lookup = email.clone();
-    if state
+    if ctx
         .db
         .run(move |conn| users::find_by_email(conn, &lookup))
         .await?
@@ -82,46 +81,50 @@ pub async fn change_email(
             "Another account uses that address.",
         ));
     }
-    email_links::send_verification(state, user_id, &email).await?;
+    email_links::send_verification(ctx, user_id, &email).await?;
     Ok(email)
 }
 
 /// Change the password (needs the current one); every other session is ended.
 pub async fn change_password(
-    state: &AppState,
+    ctx: &Context,
     session: &sessions::Session,
     current_password: &str,
     new_password: &str,
     client: &ClientInfo,
 ) -> ServiceResult<()> {
-    let user = load(state, &session.user_id).await?;
+    let user = load(ctx, &session.user_id).await?;
     check_current_password(&user, current_password).await?;
     if let Some(why) = password::weakness(new_password, &[&user.email, &user.name]) {
         return Err(ServiceError::invalid("new_password", why));
     }
     let hash = hash_password(new_password.to_owned()).await?;
     let (user_id, client) = (user.id.clone(), client.clone());
-    state
-        .db
-        .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
-            users::set_password_hash_in(conn, &user_id, &hash)?;
-            Ok(audit::record_in_workspaces_of(
-                conn,
-                Action::PasswordChanged,
-                &user_id,
-                "",
-                &client,
-            )?)
-        })
+    ctx.db
+        .transaction(
+            RowScope::across_tenants(
+                "a password change is logged in every workspace of the person",
+            ),
+            move |conn| -> ServiceResult<()> {
+                users::set_password_hash_in(conn, &user_id, &hash)?;
+                Ok(audit::record_in_workspaces_of(
+                    conn,
+                    Action::PasswordChanged,
+                    &user_id,
+                    "",
+                    &client,
+                )?)
+            },
+        )
         .await?;
-    sessions::end_all_for_user(state, &session.user_id, Some(&session.id)).await?;
+    sessions::end_all_for_user(ctx, &session.user_id, Some(&session.id)).await?;
     Ok(())
 }
 
 /// Delete the account. Workspaces where the person is the only member go with it; a
 /// workspace they own with other members must be handed over first.
 pub async fn delete_account(
-    state: &AppState,
+    ctx: &Context,
     user_id: &str,
     confirmation: &str,
     current_password: &str,
@@ -132,12 +135,12 @@ pub async fn delete_account(
             format!("Type \"{DELETE_ACCOUNT_PHRASE}\" to confirm."),
         ));
     }
-    let user = load(state, user_id).await?;
+    let user = load(ctx, user_id).await?;
     check_current_password(&user, current_password).await?;
     let id = user.id.clone();
-    state
+    ctx
         .db
-        .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
+        .transaction(RowScope::across_tenants("deleting an account leaves every workspace of the person"), move |conn| -> ServiceResult<()> {
             for workspace in members::workspaces_of_in(conn, &id)? {
                 let others: i64 = memberships::table
                     .filter(memberships::tenant_id.eq(&workspace.tenant_id))
@@ -164,6 +167,6 @@ pub async fn delete_account(
             Ok(())
         })
         .await?;
-    sessions::end_all_for_user(state, user_id, None).await?;
+    sessions::end_all_for_user(ctx, user_id, None).await?;
     Ok(())
 }

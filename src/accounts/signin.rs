@@ -2,12 +2,12 @@
 
 use super::users::{self, User};
 use super::{password_matches, sessions, throttle};
-use crate::admin::suspension;
-use crate::audit::{self, Action, ClientInfo};
+use crate::context::Context;
 use crate::db::RowScope;
 use crate::error::{ServiceError, ServiceResult};
-use crate::state::AppState;
+use crate::tenants::audit::{self, Action, ClientInfo};
 use crate::tenants::members;
+use crate::tenants::suspension;
 use crate::validation::normalize_email;
 
 /// The one message for any wrong credential, so the form never tells who has an account.
@@ -22,17 +22,17 @@ pub struct SignedIn {
 
 /// Check the credentials and start a session in the person's first workspace.
 pub async fn sign_in(
-    state: &AppState,
+    ctx: &Context,
     raw_email: &str,
     password: &str,
     remember: bool,
     client: &ClientInfo,
 ) -> ServiceResult<SignedIn> {
     let email = normalize_email(raw_email).map_err(|m| ServiceError::invalid("email", m))?;
-    throttle::before_attempt(&state.cache, client.ip.as_deref(), &email).await?;
+    throttle::before_attempt(&ctx.cache, client.ip.as_deref(), &email).await?;
 
     let lookup = email.clone();
-    let user: Option<User> = state
+    let user: Option<User> = ctx
         .db
         .run(move |conn| users::find_by_email(conn, &lookup))
         .await?;
@@ -41,18 +41,18 @@ pub async fn sign_in(
     let user = match user {
         Some(user) if matches => user,
         known => {
-            throttle::after_failure(&state.cache, &email).await?;
+            throttle::after_failure(&ctx.cache, &email).await?;
             if let Some(user) = known {
-                record_failure(state, &user, client).await?;
+                record_failure(ctx, &user, client).await?;
             }
             return Err(ServiceError::invalid("form", WRONG_CREDENTIALS));
         }
     };
 
-    throttle::after_success(&state.cache, &email).await;
-    let workspaces = members::workspaces_of(state, &user.id).await?;
+    throttle::after_success(&ctx.cache, &email).await;
+    let workspaces = members::workspaces_of(ctx, &user.id).await?;
     let ids = workspaces.iter().map(|w| w.tenant_id.clone()).collect();
-    let suspended = suspension::suspended_among(&state.db, ids).await?;
+    let suspended = suspension::suspended_among(&ctx.db, ids).await?;
     let open = workspaces
         .iter()
         .find(|w| !suspended.contains(&w.tenant_id));
@@ -61,37 +61,41 @@ pub async fn sign_in(
     }
     let tenant_id = open.map(|w| w.tenant_id.clone());
     let (token, session) =
-        sessions::start(state, &user.id, tenant_id.clone(), remember, client).await?;
+        sessions::start(ctx, &user.id, tenant_id.clone(), remember, client).await?;
     let (user_id, client) = (user.id.clone(), client.clone());
-    state
-        .db
-        .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
-            Ok(audit::record(
-                conn,
-                Action::SignedIn,
-                tenant_id.as_deref(),
-                Some(&user_id),
-                "",
-                &client,
-            )?)
-        })
+    ctx.db
+        .transaction(
+            RowScope::across_tenants("sign-in finds the account by email before any workspace"),
+            move |conn| -> ServiceResult<()> {
+                Ok(audit::record(
+                    conn,
+                    Action::SignedIn,
+                    tenant_id.as_deref(),
+                    Some(&user_id),
+                    "",
+                    &client,
+                )?)
+            },
+        )
         .await?;
     Ok(SignedIn { token, session })
 }
 
 /// Tell each workspace owner about a failed attempt on their member's account.
-async fn record_failure(state: &AppState, user: &User, client: &ClientInfo) -> ServiceResult<()> {
+async fn record_failure(ctx: &Context, user: &User, client: &ClientInfo) -> ServiceResult<()> {
     let (user_id, client) = (user.id.clone(), client.clone());
-    state
-        .db
-        .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
-            Ok(audit::record_in_workspaces_of(
-                conn,
-                Action::SignInFailed,
-                &user_id,
-                "wrong password",
-                &client,
-            )?)
-        })
+    ctx.db
+        .transaction(
+            RowScope::across_tenants("a failed sign-in is logged in every workspace of the person"),
+            move |conn| -> ServiceResult<()> {
+                Ok(audit::record_in_workspaces_of(
+                    conn,
+                    Action::SignInFailed,
+                    &user_id,
+                    "wrong password",
+                    &client,
+                )?)
+            },
+        )
         .await
 }

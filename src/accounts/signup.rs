@@ -5,11 +5,11 @@ use chrono::Utc;
 
 use super::users::{self, NewUser};
 use super::{email_links, hash_password, password};
-use crate::audit::{self, Action, ClientInfo};
+use crate::context::Context;
 use crate::db::RowScope;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::new_id;
-use crate::state::AppState;
+use crate::tenants::audit::{self, Action, ClientInfo};
 use crate::tenants::{invitations, workspaces};
 use crate::validation::{FieldErrors, normalize_email, normalize_name};
 
@@ -36,11 +36,7 @@ pub const EMAIL_TAKEN: &str = "An account with this email already exists. Sign i
 
 /// Create the account (and workspace, or membership by invitation); send the verification
 /// link. Nothing is created when any field is wrong.
-pub async fn sign_up(
-    state: &AppState,
-    form: SignUp,
-    client: &ClientInfo,
-) -> ServiceResult<SignedUp> {
+pub async fn sign_up(ctx: &Context, form: SignUp, client: &ClientInfo) -> ServiceResult<SignedUp> {
     let mut errors = FieldErrors::new();
     let name = normalize_name(&form.name, "name")
         .map_err(|m| errors.add("name", m))
@@ -68,63 +64,66 @@ pub async fn sign_up(
 
     let hash = hash_password(form.password).await?;
     let (client_in, email_in, invitation) = (client.clone(), email.clone(), form.invitation);
-    let trial = crate::billing::subscriptions::TrialTerms::from(&state.config.billing);
-    let signed_up = state
+    let trial = crate::billing::subscriptions::TrialTerms::from(&ctx.config.billing);
+    let signed_up = ctx
         .db
-        .transaction(RowScope::System, move |conn| -> ServiceResult<SignedUp> {
-            if users::find_by_email(conn, &email_in)?.is_some() {
-                return Err(ServiceError::invalid("email", EMAIL_TAKEN));
-            }
-            let now = Utc::now().naive_utc();
-            let user_id = new_id();
-            diesel::RunQueryDsl::execute(
-                diesel::insert_into(crate::db::schema::users::table).values(NewUser {
-                    id: &user_id,
-                    email: &email_in,
-                    name: &name,
-                    password_hash: &hash,
-                    // Holding the emailed invitation link proves the address.
-                    email_verified_at: invitation.as_ref().map(|_| now),
-                    is_platform_admin: false,
-                    created_at: now,
-                    updated_at: now,
-                }),
-                conn,
-            )
-            .map_err(|e| {
-                if users::is_duplicate_email(&e) {
-                    ServiceError::invalid("email", EMAIL_TAKEN)
-                } else {
-                    e.into()
+        .transaction(
+            RowScope::across_tenants("sign-up creates the account and its first workspace"),
+            move |conn| -> ServiceResult<SignedUp> {
+                if users::find_by_email(conn, &email_in)?.is_some() {
+                    return Err(ServiceError::invalid("email", EMAIL_TAKEN));
                 }
-            })?;
-            let tenant_id = match (&invitation, &workspace_name) {
-                (Some(token), _) => invitations::accept_in(conn, token, &user_id, &client_in)?,
-                (None, Some(workspace)) => {
-                    let tenant_id = workspaces::create_in(conn, workspace, &user_id)?;
-                    crate::billing::subscriptions::start_trial_in(conn, &tenant_id, &trial)?;
-                    tenant_id
-                }
-                (None, None) => {
-                    return Err(ServiceError::invalid(
-                        "workspace_name",
-                        "Enter a workspace name.",
-                    ));
-                }
-            };
-            audit::record(
-                conn,
-                Action::SignedUp,
-                Some(&tenant_id),
-                Some(&user_id),
-                "",
-                &client_in,
-            )?;
-            Ok(SignedUp { user_id, tenant_id })
-        })
+                let now = Utc::now().naive_utc();
+                let user_id = new_id();
+                diesel::RunQueryDsl::execute(
+                    diesel::insert_into(crate::db::schema::users::table).values(NewUser {
+                        id: &user_id,
+                        email: &email_in,
+                        name: &name,
+                        password_hash: &hash,
+                        // Holding the emailed invitation link proves the address.
+                        email_verified_at: invitation.as_ref().map(|_| now),
+                        is_platform_admin: false,
+                        created_at: now,
+                        updated_at: now,
+                    }),
+                    conn,
+                )
+                .map_err(|e| {
+                    if users::is_duplicate_email(&e) {
+                        ServiceError::invalid("email", EMAIL_TAKEN)
+                    } else {
+                        e.into()
+                    }
+                })?;
+                let tenant_id = match (&invitation, &workspace_name) {
+                    (Some(token), _) => invitations::accept_in(conn, token, &user_id, &client_in)?,
+                    (None, Some(workspace)) => {
+                        let tenant_id = workspaces::create_in(conn, workspace, &user_id)?;
+                        crate::billing::subscriptions::start_trial_in(conn, &tenant_id, &trial)?;
+                        tenant_id
+                    }
+                    (None, None) => {
+                        return Err(ServiceError::invalid(
+                            "workspace_name",
+                            "Enter a workspace name.",
+                        ));
+                    }
+                };
+                audit::record(
+                    conn,
+                    Action::SignedUp,
+                    Some(&tenant_id),
+                    Some(&user_id),
+                    "",
+                    &client_in,
+                )?;
+                Ok(SignedUp { user_id, tenant_id })
+            },
+        )
         .await?;
-    if signed_up_needs_verification(&state.db, &signed_up.user_id).await? {
-        email_links::send_verification(state, &signed_up.user_id, &email).await?;
+    if signed_up_needs_verification(&ctx.db, &signed_up.user_id).await? {
+        email_links::send_verification(ctx, &signed_up.user_id, &email).await?;
     }
     Ok(signed_up)
 }

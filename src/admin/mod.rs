@@ -2,8 +2,5 @@
 //! read, recent platform errors, and what an operator does to a tenant (suspend, set a plan).
 
 pub mod charts;
-pub mod errors;
-pub mod overview;
-pub mod rollups;
-pub mod suspension;
+pub mod platform_metrics;
 pub mod tenants;

@@ -6,18 +6,18 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::overview::CHART_DAYS;
+use super::platform_metrics::CHART_DAYS;
 use crate::accounts::email_links;
-use crate::audit::{self, Action, AuditEvent, ClientInfo};
 use crate::billing::entitlements;
 use crate::billing::plans::{self, Plan};
 use crate::bots::{Bot, BotStatus};
+use crate::context::Context;
 use crate::db::schema::{
     audit_events, bots, memberships, message_rollups, tenant_rollups, tenants, users,
 };
 use crate::db::{DbConn, RowScope};
 use crate::error::{ServiceError, ServiceResult};
-use crate::state::AppState;
+use crate::tenants::audit::{self, Action, AuditEvent, ClientInfo};
 
 /// Tenants per page of the list.
 pub const PAGE_SIZE: i64 = 50;
@@ -82,7 +82,7 @@ pub struct TenantDetail {
 }
 
 fn first_of_month(today: NaiveDate) -> NaiveDate {
-    super::rollups::month_of(today)
+    crate::analytics::rollups::month_of(today)
 }
 
 /// Escape `%`, `_` and `\` for a LIKE pattern.
@@ -100,11 +100,14 @@ fn like_pattern(search: &str) -> String {
 }
 
 /// Tenants whose name contains `search` (or whose id is `search`), newest first.
-pub async fn list(state: &AppState, search: &str, page: i64) -> ServiceResult<Vec<TenantRow>> {
+pub async fn list(ctx: &Context, search: &str, page: i64) -> ServiceResult<Vec<TenantRow>> {
     let (search, page) = (search.trim().to_owned(), page.max(0));
-    Ok(state
+    Ok(ctx
         .db
-        .run_in(RowScope::System, move |conn| list_in(conn, &search, page))
+        .run_in(
+            RowScope::across_tenants("a platform admin lists every workspace"),
+            move |conn| list_in(conn, &search, page),
+        )
         .await?)
 }
 
@@ -167,31 +170,14 @@ fn list_in(conn: &mut DbConn, search: &str, page: i64) -> QueryResult<Vec<Tenant
         .collect()
 }
 
-/// The plan an admin set for `tenant_id`, if any (within the caller's transaction); billing's
-/// `current_plan_in` asks this first.
-pub fn plan_override_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Option<Plan>> {
-    let chosen: Option<String> = tenants::table
-        .find(tenant_id)
-        .select(tenants::plan_override)
-        .first::<Option<String>>(conn)
-        .optional()?
-        .flatten();
-    match chosen {
-        Some(plan_id) => crate::db::schema::plans::table
-            .find(plan_id)
-            .select(Plan::as_select())
-            .first(conn)
-            .optional(),
-        None => Ok(None),
-    }
-}
-
 /// One tenant's page; an unknown id is NotFound.
-pub async fn detail(state: &AppState, tenant_id: &str) -> ServiceResult<TenantDetail> {
+pub async fn detail(ctx: &Context, tenant_id: &str) -> ServiceResult<TenantDetail> {
     let tenant_id = tenant_id.to_owned();
-    state
-        .db
-        .run_in(RowScope::System, move |conn| detail_in(conn, &tenant_id))
+    ctx.db
+        .run_in(
+            RowScope::across_tenants("a platform admin opens any workspace"),
+            move |conn| detail_in(conn, &tenant_id),
+        )
         .await?
         .ok_or(ServiceError::NotFound)
 }
@@ -302,23 +288,24 @@ fn exists_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(tenants::table.find(tenant_id))).get_result(conn)
 }
 
-/// Suspend a tenant: its bots stop and its members cannot sign in to it.
+/// Suspend a tenant: its members cannot sign in to it. Returns its bots, for the caller to
+/// stop.
 pub async fn suspend(
-    state: &AppState,
+    ctx: &Context,
     actor: &AdminActor,
     tenant_id: &str,
     raw_reason: &str,
-) -> ServiceResult<()> {
+) -> ServiceResult<Vec<String>> {
     let reason = reason(raw_reason)?;
     let (id, actor_id, client) = (
         tenant_id.to_owned(),
         actor.user_id.clone(),
         actor.client.clone(),
     );
-    let stopped: Vec<String> = state
+    let stopped: Vec<String> = ctx
         .db
         .transaction(
-            RowScope::System,
+            RowScope::across_tenants("a platform admin suspends any workspace"),
             move |conn| -> ServiceResult<Vec<String>> {
                 if !exists_in(conn, &id)? {
                     return Err(ServiceError::NotFound);
@@ -360,32 +347,29 @@ pub async fn suspend(
             },
         )
         .await?;
-    for bot_id in stopped {
-        state.bots.stop(&bot_id).await;
-    }
-    Ok(())
+    Ok(stopped)
 }
 
 /// Why a suspended tenant's bots are stopped, as their status says.
 pub const SUSPENDED_BOT_REASON: &str = "Workspace suspended by the platform";
 
-/// Lift a suspension: sign-in works again and the paired bots start.
+/// Lift a suspension: sign-in works again. Returns the paired bots, for the caller to start.
 pub async fn unsuspend(
-    state: &AppState,
+    ctx: &Context,
     actor: &AdminActor,
     tenant_id: &str,
     raw_reason: &str,
-) -> ServiceResult<()> {
+) -> ServiceResult<Vec<String>> {
     let reason = reason(raw_reason)?;
     let (id, actor_id, client) = (
         tenant_id.to_owned(),
         actor.user_id.clone(),
         actor.client.clone(),
     );
-    let restart: Vec<String> = state
+    let restart: Vec<String> = ctx
         .db
         .transaction(
-            RowScope::System,
+            RowScope::across_tenants("a platform admin lifts any suspension"),
             move |conn| -> ServiceResult<Vec<String>> {
                 if !exists_in(conn, &id)? {
                     return Err(ServiceError::NotFound);
@@ -427,15 +411,12 @@ pub async fn unsuspend(
             },
         )
         .await?;
-    for bot_id in restart {
-        state.bots.ensure_running(&bot_id);
-    }
-    Ok(())
+    Ok(restart)
 }
 
 /// Put a tenant on `plan_id` by hand (empty: back to what billing says), with a reason.
 pub async fn change_plan(
-    state: &AppState,
+    ctx: &Context,
     actor: &AdminActor,
     tenant_id: &str,
     plan_id: &str,
@@ -448,51 +429,53 @@ pub async fn change_plan(
         actor.user_id.clone(),
         actor.client.clone(),
     );
-    state
-        .db
-        .transaction(RowScope::System, move |conn| -> ServiceResult<()> {
-            if !exists_in(conn, &id)? {
-                return Err(ServiceError::NotFound);
-            }
-            if let Some(plan_id) = &chosen
-                && !plans::list(conn)?.iter().any(|p| &p.id == plan_id)
-            {
-                return Err(ServiceError::invalid(
-                    "plan",
-                    "Choose a plan from the list.",
-                ));
-            }
-            let before = entitlements::current_plan_in(conn, &id)?;
-            diesel::update(tenants::table.find(&id))
-                .set((
-                    tenants::plan_override.eq(&chosen),
-                    tenants::updated_at.eq(Utc::now().naive_utc()),
-                ))
-                .execute(conn)?;
-            let after = entitlements::current_plan_in(conn, &id)?;
-            let detail = match &chosen {
-                Some(_) => format!("{} → {} (set by hand): {reason}", before.name, after.name),
-                None => format!(
-                    "{} → {} (back to billing): {reason}",
-                    before.name, after.name
-                ),
-            };
-            audit::record(
-                conn,
-                Action::PlanChanged,
-                Some(&id),
-                Some(&actor_id),
-                &detail,
-                &client,
-            )?;
-            Ok(())
-        })
+    ctx.db
+        .transaction(
+            RowScope::across_tenants("a platform admin sets any workspace's plan"),
+            move |conn| -> ServiceResult<()> {
+                if !exists_in(conn, &id)? {
+                    return Err(ServiceError::NotFound);
+                }
+                if let Some(plan_id) = &chosen
+                    && !plans::list(conn)?.iter().any(|p| &p.id == plan_id)
+                {
+                    return Err(ServiceError::invalid(
+                        "plan",
+                        "Choose a plan from the list.",
+                    ));
+                }
+                let before = entitlements::current_plan_in(conn, &id)?;
+                diesel::update(tenants::table.find(&id))
+                    .set((
+                        tenants::plan_override.eq(&chosen),
+                        tenants::updated_at.eq(Utc::now().naive_utc()),
+                    ))
+                    .execute(conn)?;
+                let after = entitlements::current_plan_in(conn, &id)?;
+                let detail = match &chosen {
+                    Some(_) => format!("{} → {} (set by hand): {reason}", before.name, after.name),
+                    None => format!(
+                        "{} → {} (back to billing): {reason}",
+                        before.name, after.name
+                    ),
+                };
+                audit::record(
+                    conn,
+                    Action::PlanChanged,
+                    Some(&id),
+                    Some(&actor_id),
+                    &detail,
+                    &client,
+                )?;
+                Ok(())
+            },
+        )
         .await
 }
 
 /// Send the tenant's unverified owners a new confirmation link; returns how many were sent.
 pub async fn resend_verification(
-    state: &AppState,
+    ctx: &Context,
     actor: &AdminActor,
     tenant_id: &str,
 ) -> ServiceResult<usize> {
@@ -501,10 +484,10 @@ pub async fn resend_verification(
         actor.user_id.clone(),
         actor.client.clone(),
     );
-    let owners: Vec<(String, String)> = state
+    let owners: Vec<(String, String)> = ctx
         .db
         .transaction(
-            RowScope::System,
+            RowScope::across_tenants("a platform admin resends any owner's verification"),
             move |conn| -> ServiceResult<Vec<(String, String)>> {
                 if !exists_in(conn, &id)? {
                     return Err(ServiceError::NotFound);
@@ -533,7 +516,7 @@ pub async fn resend_verification(
         )
         .await?;
     for (user_id, email) in &owners {
-        email_links::send_verification(state, user_id, email).await?;
+        email_links::send_verification(ctx, user_id, email).await?;
     }
     Ok(owners.len())
 }

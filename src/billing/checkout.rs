@@ -17,10 +17,10 @@ use stripe_checkout::checkout_session::{
 
 use super::subscriptions;
 use crate::config::BillingConfig;
+use crate::context::Context;
 use crate::db::schema::users;
 use crate::error::{ServiceError, ServiceResult};
-use crate::state::AppState;
-use crate::tenants::TenantScope;
+use crate::tenancy::TenantScope;
 
 /// Where Stripe sends the customer back to.
 const RETURN_PATH: &str = "/billing";
@@ -55,7 +55,7 @@ fn idempotency_key(parts: &[&str]) -> String {
 /// Start buying `plan_id`: the URL of Stripe's checkout page. A workspace that already pays
 /// goes to the Billing Portal instead, where a plan change keeps one subscription.
 pub async fn start_checkout(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     plan_id: &str,
 ) -> ServiceResult<String> {
@@ -64,13 +64,13 @@ pub async fn start_checkout(
             "Only the workspace owner can change the plan.",
         ));
     }
-    let billing = &state.config.billing;
+    let billing = &ctx.config.billing;
     let price = billing
         .price_for(plan_id)
         .ok_or_else(|| ServiceError::invalid("plan", "Choose one of the paid plans."))?
         .to_owned();
     let (tenant_id, user_id) = (scope.tenant_id().to_owned(), scope.user_id().to_owned());
-    let (subscription, email) = state
+    let (subscription, email) = ctx
         .db
         .run_in(scope.rows(), move |conn| {
             let subscription = subscriptions::find_in(conn, &tenant_id)?;
@@ -91,7 +91,7 @@ pub async fn start_checkout(
             )
     });
     if paying {
-        return open_portal(state, scope).await;
+        return open_portal(ctx, scope).await;
     }
     let tenant_id = scope.tenant_id();
     let metadata = HashMap::from([("tenant_id".to_owned(), tenant_id.to_owned())]);
@@ -106,8 +106,8 @@ pub async fn start_checkout(
         .client_reference_id(tenant_id)
         .metadata(metadata)
         .subscription_data(subscription_data)
-        .success_url(state.link(&format!("{RETURN_PATH}?checkout=success")))
-        .cancel_url(state.link(&format!("{RETURN_PATH}/upgrade?checkout=cancelled")));
+        .success_url(ctx.link(&format!("{RETURN_PATH}?checkout=success")))
+        .cancel_url(ctx.link(&format!("{RETURN_PATH}/upgrade?checkout=cancelled")));
     let customer = subscription.and_then(|s| s.stripe_customer_id);
     request = match &customer {
         Some(customer) => request.customer(customer),
@@ -127,14 +127,14 @@ pub async fn start_checkout(
 }
 
 /// The URL of the Billing Portal for the scope's workspace (owners only).
-pub async fn open_portal(state: &AppState, scope: &TenantScope) -> ServiceResult<String> {
+pub async fn open_portal(ctx: &Context, scope: &TenantScope) -> ServiceResult<String> {
     if !scope.role().is_owner() {
         return Err(ServiceError::Forbidden(
             "Only the workspace owner can manage billing.",
         ));
     }
     let tenant_id = scope.tenant_id().to_owned();
-    let customer = state
+    let customer = ctx
         .db
         .run_in(scope.rows(), move |conn| {
             subscriptions::find_in(conn, &tenant_id)
@@ -145,12 +145,12 @@ pub async fn open_portal(state: &AppState, scope: &TenantScope) -> ServiceResult
             ServiceError::invalid("plan", "Subscribe to a plan first; then you can manage it.")
         })?;
     let client = client(
-        &state.config.billing,
+        &ctx.config.billing,
         &idempotency_key(&["portal", scope.tenant_id(), &customer]),
     )?;
     let session = CreateBillingPortalSession::new()
         .customer(&customer)
-        .return_url(state.link(RETURN_PATH))
+        .return_url(ctx.link(RETURN_PATH))
         .send(&client)
         .await
         .map_err(|e| ServiceError::internal(format!("Stripe refused the portal session: {e}")))?;

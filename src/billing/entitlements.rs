@@ -12,11 +12,11 @@ use super::meter::Tally;
 use super::plans::{self, Feature, Plan};
 use super::subscriptions;
 use super::usage::{self, Metric};
+use crate::context::Context;
 use crate::db::DbConn;
 use crate::db::schema::{bots, invitations, memberships, tenants};
 use crate::error::ServiceResult;
-use crate::state::AppState;
-use crate::tenants::TenantScope;
+use crate::tenancy::TenantScope;
 
 /// Where a customer goes to upgrade.
 pub const UPGRADE_PATH: &str = "/billing/upgrade";
@@ -142,55 +142,7 @@ impl Action {
     }
 }
 
-/// Why an action was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denial {
-    /// Stable code for APIs, e.g. `plan_limit_reached` or `feature_not_in_plan`.
-    pub code: &'static str,
-    /// What was refused, for a person: "Custom commands", "Bots".
-    pub what: String,
-    /// The quota, when the refusal is a quota (None for a feature).
-    pub limit: Option<i64>,
-    /// How much of the quota is used.
-    pub used: i64,
-    /// Id of the cheapest plan that allows it, if any does.
-    pub plan_needed: Option<String>,
-    /// That plan's name, for messages.
-    pub plan_needed_name: Option<String>,
-    /// Relative URL of the upgrade page.
-    pub upgrade_url: String,
-}
-
-impl Denial {
-    /// One sentence a customer can act on.
-    pub fn message(&self) -> String {
-        let need = match &self.plan_needed_name {
-            Some(plan) => format!(" Upgrade to {plan} to unlock it."),
-            None => String::new(),
-        };
-        match self.limit {
-            Some(limit) => format!(
-                "{} limit reached ({} of {limit}).{need}",
-                self.what, self.used
-            ),
-            None => format!("{} is not included in your plan.{need}", self.what),
-        }
-    }
-
-    /// The JSON body the API answers with (403), stable for clients.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "error": {
-                "code": self.code,
-                "message": self.message(),
-                "limit": self.limit,
-                "used": self.used,
-                "plan_needed": self.plan_needed,
-                "upgrade_url": self.upgrade_url,
-            }
-        })
-    }
-}
+pub use crate::error::Denial;
 
 /// The answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,10 +167,29 @@ impl Decision {
 
 /// The plan a tenant is on now: a plan a platform admin set by hand wins.
 pub fn current_plan_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Plan> {
-    if let Some(plan) = crate::admin::tenants::plan_override_in(conn, tenant_id)? {
+    if let Some(plan) = plan_override_in(conn, tenant_id)? {
         return Ok(plan);
     }
     subscriptions::current_plan_of(conn, tenant_id)
+}
+
+/// The plan a platform admin set for `tenant_id` by hand, if any (within the caller's
+/// transaction); it wins over what the subscription says.
+pub fn plan_override_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Option<Plan>> {
+    let chosen: Option<String> = tenants::table
+        .find(tenant_id)
+        .select(tenants::plan_override)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten();
+    match chosen {
+        Some(plan_id) => crate::db::schema::plans::table
+            .find(plan_id)
+            .select(Plan::as_select())
+            .first(conn)
+            .optional(),
+        None => Ok(None),
+    }
 }
 
 /// Check a counted quota (bots, members) before adding one, so that two requests at once
@@ -348,13 +319,9 @@ fn quota_decision(
 }
 
 /// [`check_in`] for pages and the API, in the scope's own transaction.
-pub async fn check(
-    state: &AppState,
-    scope: &TenantScope,
-    action: Action,
-) -> ServiceResult<Decision> {
+pub async fn check(ctx: &Context, scope: &TenantScope, action: Action) -> ServiceResult<Decision> {
     let tenant_id = scope.tenant_id().to_owned();
-    Ok(state
+    Ok(ctx
         .db
         .run_in(scope.rows(), move |conn| check_in(conn, &tenant_id, action))
         .await?)

@@ -139,7 +139,7 @@ async fn write_counters(redis: &RedisCache, db: &Db, members: &[String]) -> Resu
             continue;
         };
         let tenant = counter.tenant_id.clone();
-        db.run_in(RowScope::Tenant(tenant), move |conn| {
+        db.run_in(RowScope::tenant(tenant), move |conn| {
             usage::raise_to_in(
                 conn,
                 &counter.tenant_id,
@@ -295,7 +295,7 @@ impl Tally {
             if let Err(e) = crate::cache::counted("incr_seeded", added) {
                 tracing::warn!(error = %e, metric = metric.as_str(), "Redis missed a usage count; writing it to the database");
                 let result = db
-                    .run_in(RowScope::Tenant(counter.tenant_id.clone()), move |conn| {
+                    .run_in(RowScope::tenant(counter.tenant_id.clone()), move |conn| {
                         usage::add_at_in(conn, &counter.tenant_id, metric, &counter.period, units)
                     })
                     .await;

@@ -11,7 +11,7 @@
 pub mod checkout;
 pub mod entitlements;
 pub mod meter;
-pub mod overview;
+pub mod plan_usage;
 pub mod plans;
 pub mod subscriptions;
 pub mod trials;

@@ -354,6 +354,15 @@ pub struct BotChanges {
     pub to_start: Vec<String>,
 }
 
+impl BotChanges {
+    /// Add another workspace's changes to these.
+    pub fn extend(&mut self, other: BotChanges) {
+        self.paused.extend(other.paused);
+        self.resumed.extend(other.resumed);
+        self.to_start.extend(other.to_start);
+    }
+}
+
 /// Make the workspace's bots fit its plan: the oldest `max_bots` run, the others are paused.
 pub fn apply_bot_limit_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<BotChanges> {
     let plan = current_plan_of(conn, tenant_id)?;

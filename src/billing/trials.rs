@@ -1,8 +1,8 @@
 //! The lapse job: ends trials (and grace periods after a failed payment) that are over,
 //! pauses the bots the free plan does not allow, and tells each workspace owner by email.
 //!
-//! It runs inside `serve` every minute; on several instances only the holder of the job's
-//! lease (Redis `SET NX PX`, else a `job_leases` row) does the work.
+//! `jobs` runs it inside `serve` every minute; on several instances only the holder of the
+//! job's lease (Redis `SET NX PX`, else a `job_leases` row) does the work.
 
 use std::time::Duration;
 
@@ -10,12 +10,12 @@ use chrono::Utc;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
 
-use super::subscriptions;
+use super::subscriptions::{self, BotChanges};
+use crate::context::Context;
 use crate::db::schema::{memberships, tenants, users};
 use crate::db::{DbError, RowScope};
 use crate::mail::Email;
-use crate::state::AppState;
-use crate::tenants::Role;
+use crate::tenancy::Role;
 
 /// How often the job looks.
 pub const EVERY: Duration = Duration::from_secs(60);
@@ -29,16 +29,12 @@ const ACQUIRE_ROW: &str = "INSERT INTO job_leases (name, holder, expires_at) VAL
      WHERE job_leases.holder = excluded.holder OR job_leases.expires_at < $4";
 
 /// Take (or keep) the job's lease for `holder`; false when another instance has it.
-pub async fn acquire_lease(state: &AppState, holder: &str) -> Result<bool, DbError> {
-    if state.cache.is_redis() {
+pub async fn acquire_lease(ctx: &Context, holder: &str) -> Result<bool, DbError> {
+    if ctx.cache.is_redis() {
         let key = format!("lease:job:{LEASE_NAME}");
-        let taken = match state
-            .cache
-            .set_if_absent(&key, holder, Some(LEASE_TTL))
-            .await
-        {
+        let taken = match ctx.cache.set_if_absent(&key, holder, Some(LEASE_TTL)).await {
             Ok(true) => true,
-            Ok(false) => state
+            Ok(false) => ctx
                 .cache
                 .extend_if_holder(&key, holder, LEASE_TTL)
                 .await
@@ -53,16 +49,19 @@ pub async fn acquire_lease(state: &AppState, holder: &str) -> Result<bool, DbErr
     let holder = holder.to_owned();
     let now = Utc::now().naive_utc();
     let expires = now + chrono::Duration::from_std(LEASE_TTL).unwrap_or_default();
-    let rows = state
+    let rows = ctx
         .db
-        .run_in(RowScope::System, move |conn| {
-            diesel::sql_query(ACQUIRE_ROW)
-                .bind::<Text, _>(LEASE_NAME)
-                .bind::<Text, _>(holder)
-                .bind::<Timestamp, _>(expires)
-                .bind::<Timestamp, _>(now)
-                .execute(conn)
-        })
+        .run_in(
+            RowScope::across_tenants("the lapse job's lease belongs to no workspace"),
+            move |conn| {
+                diesel::sql_query(ACQUIRE_ROW)
+                    .bind::<Text, _>(LEASE_NAME)
+                    .bind::<Text, _>(holder)
+                    .bind::<Timestamp, _>(expires)
+                    .bind::<Timestamp, _>(now)
+                    .execute(conn)
+            },
+        )
         .await?;
     Ok(rows == 1)
 }
@@ -76,44 +75,45 @@ pub struct Lapsed {
 }
 
 /// End whatever has lapsed now, pause bots over the free plan's limit and email the owners.
-pub async fn run_once(state: &AppState) -> Result<Vec<Lapsed>, DbError> {
+/// Returns the lapsed workspaces and the bots paused, for the caller to stop.
+pub async fn run_once(ctx: &Context) -> Result<(Vec<Lapsed>, BotChanges), DbError> {
     let now = Utc::now().naive_utc();
-    let (lapsed, emails, paused) = state
+    let (lapsed, emails, paused) = ctx
         .db
-        .run_in(RowScope::System, move |conn| {
-            let mut lapsed = Vec::new();
-            let mut emails = Vec::new();
-            let mut paused = Vec::new();
-            for (tenant_id, plan_id) in subscriptions::end_lapsed_in(conn, now)? {
-                let changes = subscriptions::apply_bot_limit_in(conn, &tenant_id)?;
-                let owner: Option<(String, String)> = memberships::table
-                    .inner_join(users::table)
-                    .inner_join(tenants::table)
-                    .filter(memberships::tenant_id.eq(&tenant_id))
-                    .filter(memberships::role.eq(Role::Owner.as_str()))
-                    .select((users::email, tenants::name))
-                    .first(conn)
-                    .optional()?;
-                if let Some((to, workspace)) = owner {
-                    emails.push(lapse_email(to, &workspace, changes.paused.len()));
+        .run_in(
+            RowScope::across_tenants("the lapse job ends trials in every workspace"),
+            move |conn| {
+                let mut lapsed = Vec::new();
+                let mut emails = Vec::new();
+                let mut paused = BotChanges::default();
+                for (tenant_id, plan_id) in subscriptions::end_lapsed_in(conn, now)? {
+                    let changes = subscriptions::apply_bot_limit_in(conn, &tenant_id)?;
+                    let owner: Option<(String, String)> = memberships::table
+                        .inner_join(users::table)
+                        .inner_join(tenants::table)
+                        .filter(memberships::tenant_id.eq(&tenant_id))
+                        .filter(memberships::role.eq(Role::Owner.as_str()))
+                        .select((users::email, tenants::name))
+                        .first(conn)
+                        .optional()?;
+                    if let Some((to, workspace)) = owner {
+                        emails.push(lapse_email(to, &workspace, changes.paused.len()));
+                    }
+                    lapsed.push(Lapsed {
+                        tenant_id,
+                        plan_id,
+                        bots_paused: changes.paused.len(),
+                    });
+                    paused.extend(changes);
                 }
-                lapsed.push(Lapsed {
-                    tenant_id,
-                    plan_id,
-                    bots_paused: changes.paused.len(),
-                });
-                paused.extend(changes.paused);
-            }
-            Ok((lapsed, emails, paused))
-        })
+                Ok((lapsed, emails, paused))
+            },
+        )
         .await?;
-    for bot_id in &paused {
-        state.bots.stop(bot_id).await;
-    }
     for email in emails {
-        state.mailer.send_later(email);
+        ctx.mailer.send_later(email);
     }
-    Ok(lapsed)
+    Ok((lapsed, paused))
 }
 
 fn lapse_email(to: String, workspace: &str, bots_paused: usize) -> Email {
@@ -132,26 +132,4 @@ fn lapse_email(to: String, workspace: &str, bots_paused: usize) -> Email {
             super::entitlements::UPGRADE_PATH
         ),
     }
-}
-
-/// Run the job every [`EVERY`] until the process stops; only the lease holder works.
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let holder = state.bots.instance().to_owned();
-        let mut tick = tokio::time::interval(EVERY);
-        loop {
-            tick.tick().await;
-            match acquire_lease(&state, &holder).await {
-                Ok(true) => match run_once(&state).await {
-                    Ok(lapsed) if !lapsed.is_empty() => {
-                        tracing::info!(workspaces = lapsed.len(), "trials and grace periods ended");
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "lapse job failed"),
-                },
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "could not take the lapse job's lease"),
-            }
-        }
-    })
 }

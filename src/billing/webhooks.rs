@@ -15,9 +15,9 @@ use sha2::Sha256;
 
 use super::subscriptions::{self, BotChanges, Status, StripeState};
 use crate::config::BillingConfig;
+use crate::context::Context;
 use crate::db::schema::{stripe_events, tenants};
 use crate::db::{DbConn, DbError, RowScope};
-use crate::state::AppState;
 
 /// How old a signed timestamp may be (Stripe's own libraries use the same 5 minutes).
 pub const TOLERANCE_SECS: i64 = 300;
@@ -112,13 +112,14 @@ pub enum Received {
     Ignored,
 }
 
-/// Verify, record and apply one delivery; then pause or resume bots as the plan now allows.
+/// Verify, record and apply one delivery. Returns what it did and the bots the plan now
+/// pauses or resumes, for the caller to stop and start.
 pub async fn receive(
-    state: &AppState,
+    ctx: &Context,
     body: &[u8],
     signature: Option<&str>,
-) -> Result<Received, WebhookError> {
-    let billing = &state.config.billing;
+) -> Result<(Received, BotChanges), WebhookError> {
+    let billing = &ctx.config.billing;
     let secret = billing
         .stripe_webhook_secret
         .as_ref()
@@ -128,19 +129,14 @@ pub async fn receive(
         serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     let event = Event::read(&event)?;
     let billing = billing.clone();
-    let (received, changes) = state
+    let (received, changes) = ctx
         .db
-        .transaction(RowScope::System, move |conn| {
-            apply_in(conn, &billing, &event)
-        })
+        .transaction(
+            RowScope::across_tenants("a Stripe event names its workspace only inside its payload"),
+            move |conn| apply_in(conn, &billing, &event),
+        )
         .await?;
-    for bot_id in &changes.paused {
-        state.bots.stop(bot_id).await;
-    }
-    for bot_id in &changes.to_start {
-        state.bots.ensure_running(bot_id);
-    }
-    Ok(received)
+    Ok((received, changes))
 }
 
 /// The parts of an event we use.

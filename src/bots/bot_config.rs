@@ -6,16 +6,16 @@ use chrono::Utc;
 use diesel::prelude::*;
 
 use super::model;
+use super::presets::config::{BotConfig, CommandDef, KeywordReply, MenuItem};
+use super::presets::{self, Template};
 use super::router::hours;
-use super::templates::config::{BotConfig, CommandDef, KeywordReply, MenuItem};
-use super::templates::{self, Template};
 use crate::billing::entitlements::{self, Action, Decision};
 use crate::billing::plans::Feature;
+use crate::context::Context;
 use crate::db::DbConn;
 use crate::db::schema::bot_configs;
 use crate::error::{ServiceError, ServiceResult};
-use crate::state::AppState;
-use crate::tenants::TenantScope;
+use crate::tenancy::TenantScope;
 use crate::validation::FieldErrors;
 
 /// The languages a bot can be set to.
@@ -180,18 +180,17 @@ fn plan_error(field: &'static str, decision: Decision) -> ServiceResult<()> {
 
 /// Apply a template to one of the scope's bots. Premium templates need their feature.
 pub async fn apply_template(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     bot_id: &str,
     template_id: &str,
     reset: bool,
 ) -> ServiceResult<()> {
     require_editor(scope)?;
-    let bot = model::find(state, scope, bot_id).await?;
-    let template = templates::find(template_id).ok_or(ServiceError::NotFound)?;
+    let bot = model::find(ctx, scope, bot_id).await?;
+    let template = presets::find(template_id).ok_or(ServiceError::NotFound)?;
     let tenant_id = scope.tenant_id().to_owned();
-    state
-        .db
+    ctx.db
         .transaction(scope.rows(), move |conn| {
             if let Some(feature) = template.premium {
                 plan_error(
@@ -214,13 +213,13 @@ pub async fn apply_template(
 
 /// A bot's settings for its settings page.
 pub async fn for_bot(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     bot_id: &str,
 ) -> ServiceResult<(model::Bot, StoredConfig)> {
-    let bot = model::find(state, scope, bot_id).await?;
+    let bot = model::find(ctx, scope, bot_id).await?;
     let id = bot.id.clone();
-    let stored = state
+    let stored = ctx
         .db
         .run_in(scope.rows(), move |conn| load_in(conn, &id))
         .await?;
@@ -433,16 +432,15 @@ fn parse_menu(text: &str, config: &BotConfig) -> Result<Vec<MenuItem>, String> {
 
 /// Save the settings form for one of the scope's bots; the stored settings on success.
 pub async fn update(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     bot_id: &str,
     input: SettingsInput,
 ) -> ServiceResult<BotConfig> {
     require_editor(scope)?;
-    let bot = model::find(state, scope, bot_id).await?;
+    let bot = model::find(ctx, scope, bot_id).await?;
     let tenant_id = scope.tenant_id().to_owned();
-    state
-        .db
+    ctx.db
         .transaction(scope.rows(), move |conn| {
             let current = load_in(conn, &bot.id)?;
             let config = validate(&current.config, &input)?;
@@ -460,14 +458,14 @@ pub async fn update(
 
 /// Add the workspace's own command (plan feature: custom commands).
 pub async fn add_custom_command(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     bot_id: &str,
     raw_name: &str,
     reply: &str,
 ) -> ServiceResult<()> {
     require_editor(scope)?;
-    let bot = model::find(state, scope, bot_id).await?;
+    let bot = model::find(ctx, scope, bot_id).await?;
     let name = raw_name
         .trim()
         .trim_start_matches(['!', '/', '.', '#'])
@@ -488,8 +486,7 @@ pub async fn add_custom_command(
     }
     errors.into_result()?;
     let tenant_id = scope.tenant_id().to_owned();
-    state
-        .db
+    ctx.db
         .transaction(scope.rows(), move |conn| {
             plan_error(
                 "command_name",
@@ -555,7 +552,7 @@ mod tests {
 
     #[test]
     fn the_form_round_trips_every_template() {
-        for template in templates::catalogue() {
+        for template in presets::catalogue() {
             let config = &template.config;
             assert_eq!(
                 validate(config, &input_for(config)).as_ref(),
@@ -568,7 +565,7 @@ mod tests {
 
     #[test]
     fn bad_fields_are_named() {
-        let config = templates::find("customer_support").unwrap().config;
+        let config = presets::find("customer_support").unwrap().config;
         let mut input = input_for(&config);
         input.prefix = "go".into();
         input.open = "9am".into();
@@ -584,7 +581,7 @@ mod tests {
 
     #[test]
     fn reapplying_keeps_edits_and_reset_restores() {
-        let template = templates::find("restaurant_orders").unwrap();
+        let template = presets::find("restaurant_orders").unwrap();
         let mut edited = template.config.clone();
         edited.welcome = "Ciao!".into();
         let current = StoredConfig {

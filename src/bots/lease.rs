@@ -65,14 +65,17 @@ impl Leases {
                 let now = Utc::now().naive_utc();
                 let expires = now + chrono::Duration::from_std(TTL).unwrap_or_default();
                 let taken = db
-                    .run_in(RowScope::System, move |conn| {
-                        diesel::sql_query(ACQUIRE_ROW)
-                            .bind::<Text, _>(bot_id)
-                            .bind::<Text, _>(holder)
-                            .bind::<Timestamp, _>(expires)
-                            .bind::<Timestamp, _>(now)
-                            .execute(conn)
-                    })
+                    .run_in(
+                        RowScope::across_tenants("bot leases are per instance, not per workspace"),
+                        move |conn| {
+                            diesel::sql_query(ACQUIRE_ROW)
+                                .bind::<Text, _>(bot_id)
+                                .bind::<Text, _>(holder)
+                                .bind::<Timestamp, _>(expires)
+                                .bind::<Timestamp, _>(now)
+                                .execute(conn)
+                        },
+                    )
                     .await?;
                 Ok(taken == 1)
             }
@@ -87,12 +90,17 @@ impl Leases {
             }
             Self::Database(db) => {
                 let (bot_id, holder) = (bot_id.to_owned(), holder.to_owned());
-                db.run_in(RowScope::System, move |conn| {
-                    diesel::sql_query("DELETE FROM bot_leases WHERE bot_id = $1 AND holder = $2")
+                db.run_in(
+                    RowScope::across_tenants("bot leases are per instance, not per workspace"),
+                    move |conn| {
+                        diesel::sql_query(
+                            "DELETE FROM bot_leases WHERE bot_id = $1 AND holder = $2",
+                        )
                         .bind::<Text, _>(bot_id)
                         .bind::<Text, _>(holder)
                         .execute(conn)
-                })
+                    },
+                )
                 .await?;
             }
         }

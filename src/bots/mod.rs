@@ -4,16 +4,17 @@
 
 pub mod bot_config;
 pub mod conversation;
+pub mod dashboard;
+pub mod failures;
 pub mod lease;
 pub mod model;
 pub mod outbox;
-pub mod overview;
 pub mod picker;
 pub mod pipeline;
+pub mod presets;
 pub mod router;
 pub mod sandbox_phones;
 pub mod supervisor;
-pub mod templates;
 pub mod transport;
 
 pub use self::model::{Bot, BotStatus};

@@ -1,18 +1,20 @@
 //! The `bots` table and the workspace-facing operations on it.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use super::supervisor::BotSupervisor;
 use crate::billing::entitlements::{self, Action, Decision};
+use crate::context::Context;
 use crate::db::schema::bots;
-use crate::db::{DbConn, RowScope};
+use crate::db::{Db, DbConn, DbError, RowScope};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::new_id;
-use crate::state::AppState;
-use crate::tenants::TenantScope;
+use crate::tenancy::TenantScope;
 use crate::validation::normalize_name;
 
 /// Where a bot is in its life.
@@ -123,6 +125,31 @@ impl Bot {
     }
 }
 
+/// How many bots have each status, platform-wide, every status listed (zeros included).
+pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>, DbError> {
+    // Across tenants: the platform's own gauge, no workspace's rows are returned.
+    let counted: HashMap<String, i64> = db
+        .run_in(
+            RowScope::across_tenants("the platform's own gauge counts bots of every workspace"),
+            |conn| {
+                bots::table
+                    .group_by(bots::status)
+                    .select((bots::status, diesel::dsl::count_star()))
+                    .load::<(String, i64)>(conn)
+            },
+        )
+        .await?
+        .into_iter()
+        .collect();
+    Ok(ALL_STATUSES
+        .iter()
+        .map(|status| {
+            let name = status.as_str();
+            (name.to_owned(), counted.get(name).copied().unwrap_or(0))
+        })
+        .collect())
+}
+
 /// A bot by id, within the caller's transaction, for the supervisor (no tenant scope).
 pub fn find_in(conn: &mut DbConn, id: &str) -> QueryResult<Option<Bot>> {
     bots::table
@@ -210,9 +237,9 @@ pub fn runnable_in(conn: &mut DbConn) -> QueryResult<Vec<Bot>> {
 }
 
 /// The scope's bots, newest first.
-pub async fn list(state: &AppState, scope: &TenantScope) -> ServiceResult<Vec<Bot>> {
+pub async fn list(ctx: &Context, scope: &TenantScope) -> ServiceResult<Vec<Bot>> {
     let tenant_id = scope.tenant_id().to_owned();
-    Ok(state
+    Ok(ctx
         .db
         .run_in(scope.rows(), move |conn| {
             bots::table
@@ -225,10 +252,9 @@ pub async fn list(state: &AppState, scope: &TenantScope) -> ServiceResult<Vec<Bo
 }
 
 /// One of the scope's bots; a foreign or missing id is NotFound.
-pub async fn find(state: &AppState, scope: &TenantScope, id: &str) -> ServiceResult<Bot> {
+pub async fn find(ctx: &Context, scope: &TenantScope, id: &str) -> ServiceResult<Bot> {
     let (tenant_id, id) = (scope.tenant_id().to_owned(), id.to_owned());
-    state
-        .db
+    ctx.db
         .run_in(scope.rows(), move |conn| {
             bots::table
                 .filter(bots::id.eq(id))
@@ -270,13 +296,13 @@ impl BotTransport {
 }
 
 /// Create a sandbox bot in the scope's workspace (owners and admins). It starts unpaired.
-pub async fn create(state: &AppState, scope: &TenantScope, raw_name: &str) -> ServiceResult<Bot> {
-    create_with_transport(state, scope, raw_name, BotTransport::Sandbox).await
+pub async fn create(ctx: &Context, scope: &TenantScope, raw_name: &str) -> ServiceResult<Bot> {
+    create_with_transport(ctx, scope, raw_name, BotTransport::Sandbox).await
 }
 
 /// Create a bot on `transport` in the scope's workspace (owners and admins).
 pub async fn create_with_transport(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     raw_name: &str,
     transport: BotTransport,
@@ -291,8 +317,7 @@ pub async fn create_with_transport(
     let tenant_id = scope.tenant_id().to_owned();
     let id = new_id();
     let now = Utc::now().naive_utc();
-    state
-        .db
+    ctx.db
         .transaction(scope.rows(), move |conn| -> ServiceResult<Bot> {
             if let Decision::Denied(denial) =
                 entitlements::check_to_add_in(conn, &tenant_id, Action::CreateBot)?
@@ -317,12 +342,12 @@ pub async fn create_with_transport(
 
 /// Rename one of the scope's bots.
 pub async fn rename(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     id: &str,
     raw_name: &str,
 ) -> ServiceResult<()> {
-    let bot = find(state, scope, id).await?;
+    let bot = find(ctx, scope, id).await?;
     if !scope.role().can_edit_workspace() {
         return Err(ServiceError::Forbidden(
             "Only owners and admins can rename bots.",
@@ -330,8 +355,7 @@ pub async fn rename(
     }
     let name =
         normalize_name(raw_name, "bot name").map_err(|m| ServiceError::invalid("name", m))?;
-    state
-        .db
+    ctx.db
         .run_in(scope.rows(), move |conn| {
             diesel::update(bots::table.find(&bot.id))
                 .set((
@@ -345,18 +369,22 @@ pub async fn rename(
 }
 
 /// Forget the pairing: stop the bot, clear its owner; it must be scanned again.
-pub async fn unpair(state: &AppState, scope: &TenantScope, id: &str) -> ServiceResult<()> {
-    let bot = find(state, scope, id).await?;
+pub async fn unpair(
+    ctx: &Context,
+    bots: &BotSupervisor,
+    scope: &TenantScope,
+    id: &str,
+) -> ServiceResult<()> {
+    let bot = find(ctx, scope, id).await?;
     if !scope.role().can_edit_workspace() {
         return Err(ServiceError::Forbidden(
             "Only owners and admins can unpair bots.",
         ));
     }
-    state.bots.logout_and_stop(&bot.id).await;
-    state
-        .db
+    bots.logout_and_stop(&bot.id).await;
+    ctx.db
         .run_in(scope.rows(), move |conn| {
-            crate::bots::transport::web::store::clear_in(conn, &bot.id)?;
+            crate::bots::transport::whatsapp_web::store::clear_in(conn, &bot.id)?;
             diesel::update(bots::table.find(&bot.id))
                 .set((
                     bots::owner_number.eq(None::<String>),
@@ -377,16 +405,20 @@ pub async fn unpair(state: &AppState, scope: &TenantScope, id: &str) -> ServiceR
 }
 
 /// Delete a bot: stop it and remove it with its messages, contacts and session.
-pub async fn delete(state: &AppState, scope: &TenantScope, id: &str) -> ServiceResult<()> {
-    let bot = find(state, scope, id).await?;
+pub async fn delete(
+    ctx: &Context,
+    bots: &BotSupervisor,
+    scope: &TenantScope,
+    id: &str,
+) -> ServiceResult<()> {
+    let bot = find(ctx, scope, id).await?;
     if !scope.role().can_edit_workspace() {
         return Err(ServiceError::Forbidden(
             "Only owners and admins can delete bots.",
         ));
     }
-    state.bots.stop(&bot.id).await;
-    state
-        .db
+    bots.stop(&bot.id).await;
+    ctx.db
         .run_in(scope.rows(), move |conn| {
             diesel::delete(bots::table.find(&bot.id)).execute(conn)
         })
@@ -401,10 +433,16 @@ pub async fn find_for_runtime(
 ) -> Result<Option<Bot>, crate::db::DbError> {
     let id = id.to_owned();
     // A bot paused by its workspace's plan does not run until the plan allows it again.
-    db.run_in(RowScope::System, move |conn| {
-        Ok(find_in(conn, &id)?
-            .filter(|_| !crate::billing::subscriptions::is_paused_in(conn, &id).unwrap_or(false)))
-    })
+    db.run_in(
+        RowScope::across_tenants(
+            "the runtime loads the bot it runs, by id, before any workspace is known",
+        ),
+        move |conn| {
+            Ok(find_in(conn, &id)?.filter(|_| {
+                !crate::billing::subscriptions::is_paused_in(conn, &id).unwrap_or(false)
+            }))
+        },
+    )
     .await
 }
 

@@ -6,7 +6,7 @@
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use crate::admin::rollups::{self, MessageEvent};
+use crate::analytics::rollups::{self, MessageEvent};
 use crate::db::schema::{messages, outbox};
 use crate::db::{Db, DbConn, DbError, RowScope};
 use crate::ids::new_id;
@@ -72,7 +72,7 @@ pub async fn due(
     limit: i64,
 ) -> Result<Vec<OutboxEntry>, DbError> {
     let (tenant_id, bot_id) = (tenant_id.to_owned(), bot_id.to_owned());
-    db.run_in(RowScope::Tenant(tenant_id), move |conn| {
+    db.run_in(RowScope::tenant(tenant_id), move |conn| {
         outbox::table
             .filter(outbox::bot_id.eq(bot_id))
             .filter(outbox::sent_at.is_null())
@@ -95,7 +95,7 @@ pub async fn next_retry_in(
 ) -> Result<Option<std::time::Duration>, DbError> {
     let (tenant_id, bot_id) = (tenant_id.to_owned(), bot_id.to_owned());
     let next: Option<NaiveDateTime> = db
-        .run_in(RowScope::Tenant(tenant_id), move |conn| {
+        .run_in(RowScope::tenant(tenant_id), move |conn| {
             outbox::table
                 .filter(outbox::bot_id.eq(bot_id))
                 .filter(outbox::sent_at.is_null())
@@ -110,7 +110,7 @@ pub async fn next_retry_in(
 /// The entry went out as WhatsApp message `wa_message_id`: mark it and record the message.
 pub async fn mark_sent(db: &Db, entry: &OutboxEntry, wa_message_id: &str) -> Result<(), DbError> {
     let (entry, wa_id) = (entry.clone(), wa_message_id.to_owned());
-    db.run_in(RowScope::Tenant(entry.tenant_id.clone()), move |conn| {
+    db.run_in(RowScope::tenant(entry.tenant_id.clone()), move |conn| {
         let now = Utc::now().naive_utc();
         diesel::update(outbox::table.find(&entry.id))
             .set(outbox::sent_at.eq(Some(now)))
@@ -157,7 +157,7 @@ pub fn retry_at(now: NaiveDateTime, attempts: i32) -> NaiveDateTime {
 /// Sending failed: count the attempt and schedule the next.
 pub async fn mark_failed(db: &Db, entry: &OutboxEntry, error: &str) -> Result<(), DbError> {
     let (entry, error) = (entry.clone(), error.to_owned());
-    db.run_in(RowScope::Tenant(entry.tenant_id.clone()), move |conn| {
+    db.run_in(RowScope::tenant(entry.tenant_id.clone()), move |conn| {
         let attempts = entry.attempts + 1;
         diesel::update(outbox::table.find(&entry.id))
             .set((

@@ -1,11 +1,11 @@
 //! The template picker's cards: every shipped template, with a lock where the workspace's
 //! plan lacks what a premium template needs.
 
-use super::templates::{self, Template};
+use super::presets::{self, Template};
 use crate::billing::entitlements::{self, Action, Decision};
+use crate::context::Context;
 use crate::error::ServiceResult;
-use crate::state::AppState;
-use crate::tenants::TenantScope;
+use crate::tenancy::TenantScope;
 
 /// One card of the picker.
 #[derive(Debug, Clone)]
@@ -17,16 +17,16 @@ pub struct TemplateCard {
 
 /// The cards for the scope's workspace, optionally of one category only.
 pub async fn cards(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     category: Option<&str>,
 ) -> ServiceResult<Vec<TemplateCard>> {
-    let wanted: Vec<Template> = templates::catalogue()
+    let wanted: Vec<Template> = presets::catalogue()
         .into_iter()
         .filter(|t| category.is_none_or(|c| t.category.eq_ignore_ascii_case(c)))
         .collect();
     let tenant_id = scope.tenant_id().to_owned();
-    Ok(state
+    Ok(ctx
         .db
         .run_in(scope.rows(), move |conn| {
             wanted

@@ -8,7 +8,7 @@ use super::model::Bot;
 use super::outbox;
 use super::router::{self, Inbound};
 use super::transport::{Delivery, InboundMessage};
-use crate::admin::rollups::{self, MessageEvent};
+use crate::analytics::rollups::{self, MessageEvent};
 use crate::billing::entitlements::{self, Action};
 use crate::billing::meter::{Meter, Tally};
 use crate::db::schema::{contacts, messages};
@@ -62,7 +62,7 @@ async fn store_and_route(
 ) -> Result<(Outcome, Tally), DbError> {
     let bot = bot.clone();
     let base_url = base_url.to_owned();
-    db.run_in(RowScope::Tenant(bot.tenant_id.clone()), move |conn| {
+    db.run_in(RowScope::tenant(bot.tenant_id.clone()), move |conn| {
         let now = Utc::now().naive_utc();
         let insert = diesel::insert_into(messages::table)
             .values((
@@ -144,7 +144,7 @@ pub async fn record_receipt(
     delivery: Delivery,
 ) -> Result<(), DbError> {
     let (tenant_id, bot_id, wa_id) = (bot.tenant_id.clone(), bot.id.clone(), message_id.to_owned());
-    db.run_in(RowScope::Tenant(tenant_id), move |conn| {
+    db.run_in(RowScope::tenant(tenant_id), move |conn| {
         // A read receipt never goes back to "delivered".
         diesel::update(
             messages::table

@@ -7,14 +7,15 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::model::{self, Bot};
+use super::supervisor::BotSupervisor;
 use super::transport::sandbox::SandboxHub;
 use super::transport::{InboundMessage, TransportEvent};
+use crate::context::Context;
 use crate::db::RowScope;
 use crate::db::schema::{messages, sandbox_phones};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{new_id, new_token, token_hash};
-use crate::state::AppState;
-use crate::tenants::TenantScope;
+use crate::tenancy::TenantScope;
 use crate::validation::{FieldErrors, normalize_name};
 
 /// A simulated phone and the bot it talks to.
@@ -59,18 +60,12 @@ fn validate(name: &str, number: &str) -> ServiceResult<(String, String)> {
     Ok((name.unwrap_or_default(), number.unwrap_or_default()))
 }
 
-async fn create_phone(
-    state: &AppState,
-    bot: &Bot,
-    name: &str,
-    number: &str,
-) -> ServiceResult<String> {
+async fn create_phone(ctx: &Context, bot: &Bot, name: &str, number: &str) -> ServiceResult<String> {
     let token = new_token();
     let (hash, tenant_id, bot_id) = (token_hash(&token), bot.tenant_id.clone(), bot.id.clone());
     let (name, number) = (name.to_owned(), number.to_owned());
-    state
-        .db
-        .run_in(RowScope::Tenant(tenant_id.clone()), move |conn| {
+    ctx.db
+        .run_in(RowScope::tenant(tenant_id.clone()), move |conn| {
             diesel::insert_into(sandbox_phones::table)
                 .values((
                     sandbox_phones::id.eq(hash),
@@ -87,12 +82,12 @@ async fn create_phone(
 }
 
 /// Hand an event to the bot's task, starting the task if this process does not run it yet.
-async fn deliver(state: &AppState, bot_id: &str, event: TransportEvent) -> ServiceResult<()> {
-    let hub: &SandboxHub = state.bots.sandbox();
+async fn deliver(bots: &BotSupervisor, bot_id: &str, event: TransportEvent) -> ServiceResult<()> {
+    let hub: &SandboxHub = bots.sandbox();
     if hub.deliver(bot_id, event.clone()).await.is_ok() {
         return Ok(());
     }
-    state.bots.ensure_running(bot_id);
+    bots.ensure_running(bot_id);
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(20)).await;
         if hub.deliver(bot_id, event.clone()).await.is_ok() {
@@ -103,11 +98,11 @@ async fn deliver(state: &AppState, bot_id: &str, event: TransportEvent) -> Servi
 }
 
 /// The bot a QR link pairs, if the link is still valid.
-pub async fn bot_for_pairing(state: &AppState, token: &str) -> ServiceResult<Bot> {
-    let bot_id = SandboxHub::bot_for_pairing(&state.cache, token)
+pub async fn bot_for_pairing(ctx: &Context, token: &str) -> ServiceResult<Bot> {
+    let bot_id = SandboxHub::bot_for_pairing(&ctx.cache, token)
         .await
         .ok_or(ServiceError::NotFound)?;
-    model::find_for_runtime(&state.db, &bot_id)
+    model::find_for_runtime(&ctx.db, &bot_id)
         .await?
         .filter(|bot| !bot.is_paired())
         .ok_or(ServiceError::NotFound)
@@ -115,19 +110,20 @@ pub async fn bot_for_pairing(state: &AppState, token: &str) -> ServiceResult<Bot
 
 /// Pair the bot behind a QR link to a simulated phone; returns the phone's link token.
 pub async fn pair(
-    state: &AppState,
+    ctx: &Context,
+    bots: &BotSupervisor,
     qr_token: &str,
     name: &str,
     number: &str,
 ) -> ServiceResult<String> {
     let (name, number) = validate(name, number)?;
-    let bot = bot_for_pairing(state, qr_token).await?;
-    if !SandboxHub::consume_pairing(&state.cache, qr_token).await {
+    let bot = bot_for_pairing(ctx, qr_token).await?;
+    if !SandboxHub::consume_pairing(&ctx.cache, qr_token).await {
         return Err(ServiceError::NotFound);
     }
-    let phone = create_phone(state, &bot, &name, &number).await?;
+    let phone = create_phone(ctx, &bot, &name, &number).await?;
     deliver(
-        state,
+        bots,
         &bot.id,
         TransportEvent::Paired {
             owner_number: number,
@@ -139,54 +135,59 @@ pub async fn pair(
 
 /// A further simulated phone (a customer) for one of the scope's bots.
 pub async fn new_customer_phone(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     bot_id: &str,
     name: &str,
     number: &str,
 ) -> ServiceResult<String> {
-    let bot = model::find(state, scope, bot_id).await?;
+    let bot = model::find(ctx, scope, bot_id).await?;
     let (name, number) = validate(name, number)?;
     if !bot.is_paired() {
         return Err(ServiceError::invalid("number", "Pair the bot first."));
     }
-    create_phone(state, &bot, &name, &number).await
+    create_phone(ctx, &bot, &name, &number).await
 }
 
 /// The phone behind a link token.
-pub async fn phone(state: &AppState, token: &str) -> ServiceResult<Phone> {
+pub async fn phone(ctx: &Context, token: &str) -> ServiceResult<Phone> {
     let hash = token_hash(token);
-    let found: Option<(String, String, String)> = state
+    let found: Option<(String, String, String)> = ctx
         .db
-        .run_in(RowScope::System, move |conn| {
-            sandbox_phones::table
-                .find(hash)
-                .select((
-                    sandbox_phones::number,
-                    sandbox_phones::name,
-                    sandbox_phones::bot_id,
-                ))
-                .first(conn)
-                .optional()
-        })
+        .run_in(
+            RowScope::across_tenants(
+                "a phone link's token finds its bot before any workspace is known",
+            ),
+            move |conn| {
+                sandbox_phones::table
+                    .find(hash)
+                    .select((
+                        sandbox_phones::number,
+                        sandbox_phones::name,
+                        sandbox_phones::bot_id,
+                    ))
+                    .first(conn)
+                    .optional()
+            },
+        )
         .await?;
     let (number, name, bot_id) = found.ok_or(ServiceError::NotFound)?;
-    let bot = model::find_for_runtime(&state.db, &bot_id)
+    let bot = model::find_for_runtime(&ctx.db, &bot_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     Ok(Phone { number, name, bot })
 }
 
 /// The phone's conversation with the bot, oldest first.
-pub async fn conversation(state: &AppState, phone: &Phone) -> ServiceResult<Vec<Bubble>> {
+pub async fn conversation(ctx: &Context, phone: &Phone) -> ServiceResult<Vec<Bubble>> {
     let (tenant_id, bot_id, number) = (
         phone.bot.tenant_id.clone(),
         phone.bot.id.clone(),
         phone.number.clone(),
     );
-    Ok(state
+    Ok(ctx
         .db
-        .run_in(RowScope::Tenant(tenant_id), move |conn| {
+        .run_in(RowScope::tenant(tenant_id), move |conn| {
             messages::table
                 .filter(messages::bot_id.eq(bot_id))
                 .filter(messages::contact_number.eq(number))
@@ -203,7 +204,7 @@ pub async fn conversation(state: &AppState, phone: &Phone) -> ServiceResult<Vec<
 }
 
 /// Send `text` from the phone to the bot.
-pub async fn send(state: &AppState, phone: &Phone, text: &str) -> ServiceResult<()> {
+pub async fn send(bots: &BotSupervisor, phone: &Phone, text: &str) -> ServiceResult<()> {
     let text = text.trim();
     if text.is_empty() {
         return Err(ServiceError::invalid("text", "Type a message."));
@@ -220,7 +221,7 @@ pub async fn send(state: &AppState, phone: &Phone, text: &str) -> ServiceResult<
         from_name: Some(phone.name.clone()),
         text: text.to_owned(),
     };
-    deliver(state, &phone.bot.id, TransportEvent::Message(message)).await
+    deliver(bots, &phone.bot.id, TransportEvent::Message(message)).await
 }
 
 #[cfg(test)]

@@ -15,9 +15,10 @@ use super::model::{self, Bot, BotStatus};
 use super::outbox;
 use super::pipeline::{self, Outcome};
 use super::transport::sandbox::{SandboxHub, SandboxTransport};
-use super::transport::web::{SessionStore, WebSettings, WebTransport};
+use super::transport::whatsapp_web::{SessionStore, WebSettings, WebTransport};
 use super::transport::{Transport, TransportEvent};
 use crate::billing::meter::Meter;
+use crate::billing::subscriptions::BotChanges;
 use crate::cache::Cache;
 use crate::db::{Db, RowScope};
 use crate::encryption::EncryptionKey;
@@ -167,7 +168,10 @@ impl BotSupervisor {
         let bots = self
             .inner
             .db
-            .run_in(RowScope::System, model::runnable_in)
+            .run_in(
+                RowScope::across_tenants("at boot every workspace's paired bots start"),
+                model::runnable_in,
+            )
             .await?;
         for bot in &bots {
             self.ensure_running(&bot.id);
@@ -202,6 +206,22 @@ impl BotSupervisor {
             running.cancel.cancel();
             let _ = running.handle.await;
         }
+    }
+
+    /// Carry out what another domain decided about bots (a plan change pauses some and
+    /// resumes others, a suspension stops them all): stop `stop`, then start `start`.
+    pub async fn apply(&self, stop: &[String], start: &[String]) {
+        for bot_id in stop {
+            self.stop(bot_id).await;
+        }
+        for bot_id in start {
+            self.ensure_running(bot_id);
+        }
+    }
+
+    /// Stop the bots a plan change paused and start the paired ones it resumed.
+    pub async fn apply_plan_changes(&self, changes: &BotChanges) {
+        self.apply(&changes.paused, &changes.to_start).await;
     }
 
     /// Unlink the bot from its phone (when it runs here) and stop its task.
@@ -356,7 +376,7 @@ async fn supervise(supervisor: BotSupervisor, bot_id: String, cancel: Cancellati
                 failures += 1;
                 tracing::warn!(bot_id, failures, %reason, "bot task failed; restarting");
                 crate::telemetry::metrics::bot_task_failed();
-                crate::admin::errors::record_bot_failure(&supervisor.inner.db, &bot_id, &reason)
+                crate::bots::failures::record_bot_failure(&supervisor.inner.db, &bot_id, &reason)
                     .await;
                 set_status(&supervisor, &bot_id, BotStatus::Reconnecting, Some(&reason)).await;
                 tokio::select! {
@@ -451,9 +471,10 @@ async fn set_running_on(supervisor: &BotSupervisor, bot_id: &str, instance: Opti
     let result = supervisor
         .inner
         .db
-        .run_in(RowScope::System, move |conn| {
-            model::set_running_on_in(conn, &id, instance.as_deref())
-        })
+        .run_in(
+            RowScope::across_tenants("the runtime records which instance runs a bot"),
+            move |conn| model::set_running_on_in(conn, &id, instance.as_deref()),
+        )
         .await;
     if let Err(e) = result {
         tracing::error!(bot_id, error = %e, "could not record where the bot runs");
@@ -470,9 +491,10 @@ async fn set_status(
     let result = supervisor
         .inner
         .db
-        .run_in(RowScope::System, move |conn| {
-            model::set_status_in(conn, &id, status, reason.as_deref())
-        })
+        .run_in(
+            RowScope::across_tenants("the runtime records a bot's status"),
+            move |conn| model::set_status_in(conn, &id, status, reason.as_deref()),
+        )
         .await;
     if let Err(e) = result {
         tracing::error!(bot_id, error = %e, "could not record bot status");
@@ -487,7 +509,7 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: String, cancel: Cancellation
         Err(e) => return RunEnd::Failed(e.to_string()),
     };
     // A suspended workspace's bots do not run, here or on any other instance.
-    match crate::admin::suspension::is_suspended(&inner.db, &bot.tenant_id).await {
+    match crate::tenants::suspension::is_suspended(&inner.db, &bot.tenant_id).await {
         Ok(false) => {}
         Ok(true) => return RunEnd::Stop,
         Err(e) => return RunEnd::Failed(e.to_string()),
@@ -626,9 +648,10 @@ async fn handle_event(
             let (id, owner) = (bot.id.clone(), owner_number.clone());
             inner
                 .db
-                .run_in(RowScope::System, move |conn| {
-                    model::set_owner_in(conn, &id, &owner)
-                })
+                .run_in(
+                    RowScope::across_tenants("the runtime stores a pairing for the bot it runs"),
+                    move |conn| model::set_owner_in(conn, &id, &owner),
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             let _ = inner.cache.delete(&qr_key(&bot.id)).await;
@@ -691,9 +714,10 @@ async fn handle_event(
             let id = bot.id.clone();
             let cleared = inner
                 .db
-                .run_in(RowScope::System, move |conn| {
-                    model::clear_owner_in(conn, &id)
-                })
+                .run_in(
+                    RowScope::across_tenants("the runtime records what the transport reported"),
+                    move |conn| model::clear_owner_in(conn, &id),
+                )
                 .await;
             if let Err(e) = cleared {
                 tracing::error!(bot_id = %bot.id, error = %e, "could not clear the owner");

@@ -38,23 +38,37 @@ macro_rules! on_backend {
 /// The tenant filter in each query is the first wall; these policies are the second. A
 /// transaction that declares neither sees no tenant rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RowScope {
-    /// One workspace's rows (built from a `TenantScope`).
+pub struct RowScope(Rows);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Rows {
     Tenant(String),
-    /// Every workspace's rows: sign-up, sign-in, invitation links, platform admin.
-    System,
+    AcrossTenants,
 }
 
 impl RowScope {
+    /// One workspace's rows (services build it from a `TenantScope`).
+    pub fn tenant(tenant_id: impl Into<String>) -> Self {
+        Self(Rows::Tenant(tenant_id.into()))
+    }
+
+    /// Every workspace's rows. The one way across tenants, so that each use is easy to find
+    /// (`grep across_tenants`) and says why: sign-up and sign-in before a workspace is
+    /// known, links that carry only a token, the bot runtime, the platform admin.
+    pub fn across_tenants(why: &'static str) -> Self {
+        tracing::trace!(why, "unit of work across tenants");
+        Self(Rows::AcrossTenants)
+    }
+
     /// Declare the scope for the current transaction (PostgreSQL; SQLite has no RLS).
     fn enter(&self, conn: &mut DbConn) -> QueryResult<()> {
         use diesel::sql_types::Text;
         let DbConn::Pg(pg) = conn else {
             return Ok(());
         };
-        let (name, value) = match self {
-            Self::Tenant(id) => ("app.tenant_id", id.as_str()),
-            Self::System => ("app.scope", "system"),
+        let (name, value) = match &self.0 {
+            Rows::Tenant(id) => ("app.tenant_id", id.as_str()),
+            Rows::AcrossTenants => ("app.scope", "system"),
         };
         diesel::sql_query("SELECT set_config($1, $2, true)")
             .bind::<Text, _>(name)

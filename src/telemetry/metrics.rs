@@ -246,6 +246,7 @@ pub fn cache_error(operation: &'static str) {
 /// What the scrape reads fresh: bots by status (platform-wide), bot tasks here, the pool.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
+    /// Every bot status with its count, zeros included.
     pub bots_by_status: Vec<(String, i64)>,
     pub bots_running: i64,
     pub pool_open: u32,
@@ -257,16 +258,9 @@ pub struct Snapshot {
 /// gauges from `snapshot`.
 pub fn render(snapshot: &Snapshot) -> Result<String, std::fmt::Error> {
     let metrics = &*METRICS;
-    // Statuses that no bot has any more read 0, not their last value.
+    // The snapshot lists every status (0 where no bot has it), so a status that no bot has
+    // any more reads 0, not its last value.
     metrics.bots.clear();
-    for status in crate::bots::model::ALL_STATUSES {
-        metrics
-            .bots
-            .get_or_create(&StatusLabel {
-                status: status.as_str().to_owned(),
-            })
-            .set(0);
-    }
     for (status, count) in &snapshot.bots_by_status {
         metrics
             .bots

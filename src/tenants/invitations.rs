@@ -3,15 +3,15 @@
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::{Role, TenantScope};
-use crate::audit::{self, Action, ClientInfo};
 use crate::billing::entitlements::{self, Decision};
+use crate::context::Context;
 use crate::db::schema::{invitations, memberships, tenants, users};
 use crate::db::{DbConn, RowScope};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{new_id, new_token, token_hash};
 use crate::mail::Email;
-use crate::state::AppState;
+use crate::tenancy::{Role, TenantScope};
+use crate::tenants::audit::{self, Action, ClientInfo};
 use crate::validation::normalize_email;
 
 /// How long an invitation link works.
@@ -47,7 +47,7 @@ pub struct SentInvitation {
 /// Invite `raw_email` as `raw_role`; emails the link and returns it. A newer invitation to
 /// the same address replaces an older pending one.
 pub async fn invite(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     raw_email: &str,
     raw_role: &str,
@@ -74,7 +74,7 @@ pub async fn invite(
     let id = new_id();
     let (scope_in, client, hash) = (scope.clone(), client.clone(), token_hash(&token));
     let (email_in, id_in) = (email.clone(), id.clone());
-    let workspace = state
+    let workspace = ctx
         .db
         .transaction(scope.rows(), move |conn| -> ServiceResult<String> {
             let scope = scope_in;
@@ -146,8 +146,8 @@ pub async fn invite(
                 .first(conn)?)
         })
         .await?;
-    let link = state.link(&format!("/invitations/{token}"));
-    state.mailer.send_later(Email {
+    let link = ctx.link(&format!("/invitations/{token}"));
+    ctx.mailer.send_later(Email {
         to: email,
         subject: format!("You are invited to {workspace} on WhatsDeX"),
         body: format!(
@@ -161,9 +161,9 @@ pub async fn invite(
 }
 
 /// Pending invitations of the scope's workspace, newest first.
-pub async fn pending(state: &AppState, scope: &TenantScope) -> ServiceResult<Vec<Invitation>> {
+pub async fn pending(ctx: &Context, scope: &TenantScope) -> ServiceResult<Vec<Invitation>> {
     let tenant_id = scope.tenant_id().to_owned();
-    Ok(state
+    Ok(ctx
         .db
         .run_in(scope.rows(), move |conn| {
             invitations::table
@@ -180,14 +180,13 @@ pub async fn pending(state: &AppState, scope: &TenantScope) -> ServiceResult<Vec
 
 /// Withdraw a pending invitation (owners and admins).
 pub async fn revoke(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     invitation_id: &str,
     client: &ClientInfo,
 ) -> ServiceResult<()> {
     let (scope_in, id, client) = (scope.clone(), invitation_id.to_owned(), client.clone());
-    state
-        .db
+    ctx.db
         .transaction(scope.rows(), move |conn| -> ServiceResult<()> {
             let scope = scope_in;
             let email: String = invitations::table
@@ -240,22 +239,24 @@ fn usable(conn: &mut DbConn, token: &str) -> ServiceResult<(String, String, Stri
 }
 
 /// What an invitation link offers; NotFound when unknown, expired, revoked or used.
-pub async fn preview(state: &AppState, token: &str) -> ServiceResult<InvitationPreview> {
+pub async fn preview(ctx: &Context, token: &str) -> ServiceResult<InvitationPreview> {
     let token = token.to_owned();
-    state
-        .db
-        .transaction(RowScope::System, move |conn| -> ServiceResult<_> {
-            let (id, _, workspace_name, email) = usable(conn, &token)?;
-            let role: String = invitations::table
-                .find(id)
-                .select(invitations::role)
-                .first(conn)?;
-            Ok(InvitationPreview {
-                workspace_name,
-                email,
-                role: role.parse().unwrap_or(Role::Member),
-            })
-        })
+    ctx.db
+        .transaction(
+            RowScope::across_tenants("an invitation link's token finds its workspace"),
+            move |conn| -> ServiceResult<_> {
+                let (id, _, workspace_name, email) = usable(conn, &token)?;
+                let role: String = invitations::table
+                    .find(id)
+                    .select(invitations::role)
+                    .first(conn)?;
+                Ok(InvitationPreview {
+                    workspace_name,
+                    email,
+                    role: role.parse().unwrap_or(Role::Member),
+                })
+            },
+        )
         .await
 }
 
@@ -316,16 +317,18 @@ pub fn accept_in(
 
 /// Accept an invitation as a signed-in person; returns the workspace id.
 pub async fn accept(
-    state: &AppState,
+    ctx: &Context,
     token: &str,
     user_id: &str,
     client: &ClientInfo,
 ) -> ServiceResult<String> {
     let (token, user_id, client) = (token.to_owned(), user_id.to_owned(), client.clone());
-    state
-        .db
-        .transaction(RowScope::System, move |conn| {
-            accept_in(conn, &token, &user_id, &client)
-        })
+    ctx.db
+        .transaction(
+            RowScope::across_tenants(
+                "accepting an invitation joins a workspace the person is not in yet",
+            ),
+            move |conn| accept_in(conn, &token, &user_id, &client),
+        )
         .await
 }

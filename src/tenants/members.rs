@@ -3,12 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Role, TenantScope};
-use crate::audit::{self, Action, ClientInfo};
+use crate::context::Context;
 use crate::db::schema::{memberships, tenants, users};
 use crate::db::{DbConn, RowScope};
 use crate::error::{ServiceError, ServiceResult};
-use crate::state::AppState;
+use crate::tenancy::{Role, TenantScope};
+use crate::tenants::audit::{self, Action, ClientInfo};
 
 /// A workspace a person can switch to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,13 +34,14 @@ fn parse_role(raw: &str) -> QueryResult<Role> {
 }
 
 /// Every workspace `user_id` belongs to, oldest membership first.
-pub async fn workspaces_of(state: &AppState, user_id: &str) -> ServiceResult<Vec<WorkspaceChoice>> {
+pub async fn workspaces_of(ctx: &Context, user_id: &str) -> ServiceResult<Vec<WorkspaceChoice>> {
     let user_id = user_id.to_owned();
-    Ok(state
+    Ok(ctx
         .db
-        .run_in(RowScope::System, move |conn| {
-            workspaces_of_in(conn, &user_id)
-        })
+        .run_in(
+            RowScope::across_tenants("a person's workspaces are read before one is chosen"),
+            move |conn| workspaces_of_in(conn, &user_id),
+        )
         .await?)
 }
 
@@ -65,29 +66,28 @@ pub fn workspaces_of_in(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Wor
 
 /// The role `user_id` holds in `tenant_id`, if a member. The authentication layer builds a
 /// [`TenantScope`] from this.
-pub async fn role_of(
-    state: &AppState,
-    tenant_id: &str,
-    user_id: &str,
-) -> ServiceResult<Option<Role>> {
+pub async fn role_of(ctx: &Context, tenant_id: &str, user_id: &str) -> ServiceResult<Option<Role>> {
     let (tenant_id, user_id) = (tenant_id.to_owned(), user_id.to_owned());
-    let role = state
+    let role = ctx
         .db
-        .run_in(RowScope::System, move |conn| {
-            memberships::table
-                .find((tenant_id, user_id))
-                .select(memberships::role)
-                .first::<String>(conn)
-                .optional()
-        })
+        .run_in(
+            RowScope::across_tenants("a membership is read to build the scope itself"),
+            move |conn| {
+                memberships::table
+                    .find((tenant_id, user_id))
+                    .select(memberships::role)
+                    .first::<String>(conn)
+                    .optional()
+            },
+        )
         .await?;
     Ok(role.map(|r| parse_role(&r)).transpose()?)
 }
 
 /// The scope's workspace members, owner first.
-pub async fn list(state: &AppState, scope: &TenantScope) -> ServiceResult<Vec<MemberView>> {
+pub async fn list(ctx: &Context, scope: &TenantScope) -> ServiceResult<Vec<MemberView>> {
     let tenant_id = scope.tenant_id().to_owned();
-    let rows = state
+    let rows = ctx
         .db
         .run_in(scope.rows(), move |conn| {
             memberships::table
@@ -145,21 +145,20 @@ fn delete_membership(conn: &mut DbConn, scope: &TenantScope, user_id: &str) -> Q
 }
 
 /// Run `work` in one transaction of the scope's workspace; a refusal rolls it back.
-async fn in_scope<T, F>(state: &AppState, scope: &TenantScope, work: F) -> ServiceResult<T>
+async fn in_scope<T, F>(ctx: &Context, scope: &TenantScope, work: F) -> ServiceResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, &TenantScope) -> ServiceResult<T> + Send + 'static,
 {
     let scope = scope.clone();
-    state
-        .db
+    ctx.db
         .transaction(scope.rows(), move |conn| work(conn, &scope))
         .await
 }
 
 /// Make a member an admin or a plain member (owner only; ownership moves by transfer).
 pub async fn change_role(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     user_id: &str,
     new_role: &str,
@@ -170,7 +169,7 @@ pub async fn change_role(
         _ => return Err(ServiceError::invalid("role", "Choose Admin or Member.")),
     };
     let (user_id, client) = (user_id.to_owned(), client.clone());
-    in_scope(state, scope, move |conn, scope| {
+    in_scope(ctx, scope, move |conn, scope| {
         let current = member_role(conn, scope, &user_id)?;
         if !scope.role().is_owner() {
             return Err(ServiceError::Forbidden("Only the owner can change roles."));
@@ -201,13 +200,13 @@ fn email_of(conn: &mut DbConn, user_id: &str) -> QueryResult<String> {
 
 /// Remove someone from the workspace.
 pub async fn remove(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     user_id: &str,
     client: &ClientInfo,
 ) -> ServiceResult<()> {
     let (user_id, client) = (user_id.to_owned(), client.clone());
-    in_scope(state, scope, move |conn, scope| {
+    in_scope(ctx, scope, move |conn, scope| {
         let their_role = member_role(conn, scope, &user_id)?;
         if user_id == scope.user_id() {
             return Err(ServiceError::Forbidden(
@@ -235,13 +234,9 @@ pub async fn remove(
 }
 
 /// Leave the workspace (anyone but the owner, who must transfer ownership first).
-pub async fn leave(
-    state: &AppState,
-    scope: &TenantScope,
-    client: &ClientInfo,
-) -> ServiceResult<()> {
+pub async fn leave(ctx: &Context, scope: &TenantScope, client: &ClientInfo) -> ServiceResult<()> {
     let client = client.clone();
-    in_scope(state, scope, move |conn, scope| {
+    in_scope(ctx, scope, move |conn, scope| {
         if scope.role().is_owner() {
             return Err(ServiceError::Forbidden(
                 "Transfer ownership to another member before you leave.",
@@ -263,13 +258,13 @@ pub async fn leave(
 
 /// Make another member the owner; the previous owner becomes an admin.
 pub async fn transfer_ownership(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     user_id: &str,
     client: &ClientInfo,
 ) -> ServiceResult<()> {
     let (user_id, client) = (user_id.to_owned(), client.clone());
-    in_scope(state, scope, move |conn, scope| {
+    in_scope(ctx, scope, move |conn, scope| {
         member_role(conn, scope, &user_id)?;
         if !scope.role().is_owner() {
             return Err(ServiceError::Forbidden(

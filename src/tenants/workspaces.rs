@@ -3,14 +3,14 @@
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::{Role, TenantScope};
-use crate::audit::{self, Action, ClientInfo};
 use crate::billing::subscriptions::{self, TrialTerms};
+use crate::context::Context;
 use crate::db::schema::{memberships, tenants};
 use crate::db::{DbConn, RowScope};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::new_id;
-use crate::state::AppState;
+use crate::tenancy::{Role, TenantScope};
+use crate::tenants::audit::{self, Action, ClientInfo};
 use crate::validation::normalize_name;
 
 /// A workspace as stored.
@@ -48,26 +48,28 @@ pub fn create_in(conn: &mut DbConn, name: &str, owner_id: &str) -> QueryResult<S
 }
 
 /// A further workspace for a signed-in person, who becomes its owner.
-pub async fn create(state: &AppState, user_id: &str, raw_name: &str) -> ServiceResult<String> {
+pub async fn create(ctx: &Context, user_id: &str, raw_name: &str) -> ServiceResult<String> {
     let name = normalize_name(raw_name, "workspace name")
         .map_err(|m| ServiceError::invalid("workspace_name", m))?;
     let user_id = user_id.to_owned();
-    let trial = TrialTerms::from(&state.config.billing);
-    Ok(state
+    let trial = TrialTerms::from(&ctx.config.billing);
+    Ok(ctx
         .db
-        .run_in(RowScope::System, move |conn| {
-            let id = create_in(conn, &name, &user_id)?;
-            subscriptions::start_trial_in(conn, &id, &trial)?;
-            Ok(id)
-        })
+        .run_in(
+            RowScope::across_tenants("a new workspace does not exist yet to scope to"),
+            move |conn| {
+                let id = create_in(conn, &name, &user_id)?;
+                subscriptions::start_trial_in(conn, &id, &trial)?;
+                Ok(id)
+            },
+        )
         .await?)
 }
 
 /// The scope's workspace.
-pub async fn find(state: &AppState, scope: &TenantScope) -> ServiceResult<Tenant> {
+pub async fn find(ctx: &Context, scope: &TenantScope) -> ServiceResult<Tenant> {
     let id = scope.tenant_id().to_owned();
-    state
-        .db
+    ctx.db
         .run_in(scope.rows(), move |conn| {
             tenants::table
                 .find(id)
@@ -81,7 +83,7 @@ pub async fn find(state: &AppState, scope: &TenantScope) -> ServiceResult<Tenant
 
 /// Rename the workspace (owners and admins).
 pub async fn rename(
-    state: &AppState,
+    ctx: &Context,
     scope: &TenantScope,
     raw_name: &str,
     client: &ClientInfo,
@@ -94,8 +96,7 @@ pub async fn rename(
     let name =
         normalize_name(raw_name, "workspace name").map_err(|m| ServiceError::invalid("name", m))?;
     let (scope, client) = (scope.clone(), client.clone());
-    state
-        .db
+    ctx.db
         .run_in(scope.rows(), move |conn| {
             diesel::update(tenants::table.find(scope.tenant_id()))
                 .set((
@@ -118,17 +119,13 @@ pub async fn rename(
 
 /// Delete the workspace and everything it owns (owner only). `confirmation` must repeat
 /// the workspace's name, so a slip of the mouse deletes nothing.
-pub async fn delete(
-    state: &AppState,
-    scope: &TenantScope,
-    confirmation: &str,
-) -> ServiceResult<()> {
+pub async fn delete(ctx: &Context, scope: &TenantScope, confirmation: &str) -> ServiceResult<()> {
     if !scope.role().is_owner() {
         return Err(ServiceError::Forbidden(
             "Only the owner can delete the workspace.",
         ));
     }
-    let tenant = find(state, scope).await?;
+    let tenant = find(ctx, scope).await?;
     if confirmation.trim() != tenant.name {
         return Err(ServiceError::invalid(
             "confirmation",
@@ -136,8 +133,7 @@ pub async fn delete(
         ));
     }
     let id = scope.tenant_id().to_owned();
-    state
-        .db
+    ctx.db
         .run_in(scope.rows(), move |conn| {
             // Tenant-owned rows go with it (ON DELETE CASCADE).
             diesel::delete(tenants::table.find(id)).execute(conn)

@@ -15,11 +15,11 @@ use super::error::AppError;
 use super::layout::{HeaderUser, Layout};
 use crate::accounts::sessions::{self, Session};
 use crate::accounts::users::{self, User};
-use crate::admin::suspension;
-use crate::audit::ClientInfo;
 use crate::state::AppState;
-use crate::tenants::TenantScope;
+use crate::tenancy::TenantScope;
+use crate::tenants::audit::ClientInfo;
 use crate::tenants::members::{self, WorkspaceChoice};
+use crate::tenants::suspension;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "wdx_session";

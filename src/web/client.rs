@@ -3,7 +3,7 @@
 use actix_web::HttpRequest;
 use actix_web::http::header;
 
-use crate::audit::ClientInfo;
+use crate::tenants::audit::ClientInfo;
 
 /// The client of `req`. Behind a trusted proxy (`BEHIND_PROXY=true`) the address is the last
 /// `X-Forwarded-For` entry, the one the proxy itself saw; otherwise the socket's peer.

@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{AppError, AppState};
+use crate::bots::model;
 use crate::telemetry::metrics;
 
 /// The metrics, for a scraper that shows the token.
@@ -26,7 +27,14 @@ pub async fn scrape(
             .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\""))
             .finish());
     }
-    let snapshot = crate::admin::overview::metrics_snapshot(&state).await?;
+    let (pool_open, pool_idle) = state.db.pool_state();
+    let snapshot = metrics::Snapshot {
+        bots_by_status: model::count_by_status(&state.db).await?,
+        bots_running: i64::try_from(state.bots.running_count()).unwrap_or(i64::MAX),
+        pool_open,
+        pool_idle,
+        pool_max: state.config.database_pool_size,
+    };
     let text = metrics::render(&snapshot).map_err(AppError::internal)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -821,7 +821,7 @@ async fn cross_site_posts_are_refused_even_with_a_token() {
 async fn cookies_are_secure_behind_tls() {
     let site = Site::start();
     let mut state = site.state.clone();
-    state.config = std::sync::Arc::new(
+    state.context.config = std::sync::Arc::new(
         site.db
             .config_with(&[("APP_BASE_URL", "https://bots.example.com")]),
     );

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use actix_web::http::StatusCode;
 use chrono::{Duration as Days, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use whatsdex::admin::overview;
-use whatsdex::admin::rollups::{self, MessageEvent};
+use whatsdex::admin::platform_metrics;
+use whatsdex::analytics::rollups::{self, MessageEvent};
 use whatsdex::db::schema::{bots, subscriptions, tenants};
 
 use crate::common::browser::{Browser, Page};
@@ -263,7 +263,9 @@ async fn the_dashboard_shows_exactly_the_seeded_numbers() {
     })
     .await;
 
-    let o = site.query(move |c| overview::load_in(c, today)).await;
+    let o = site
+        .query(move |c| platform_metrics::load_in(c, today))
+        .await;
     assert_eq!(o.tenants_total, 3);
     assert_eq!(o.tenants_suspended, 1);
     assert_eq!(

@@ -600,7 +600,7 @@ async fn consume_metered(site: &Site, tenant: &str, action: Action) -> Decision 
     let tally = meter.open(tenant).await;
     let tenant = tenant.to_owned();
     let (decision, tally) = db
-        .run_in(RowScope::Tenant(tenant.clone()), move |conn| {
+        .run_in(RowScope::tenant(tenant.clone()), move |conn| {
             let mut tally = tally;
             let decision = entitlements::consume_in(conn, &mut tally, &tenant, action)?;
             Ok((decision, tally))
@@ -874,7 +874,7 @@ async fn metering_is_exact_under_concurrency_and_redelivery() {
         let (db, tenant) = (site.state.db.clone(), tenant.clone());
         handles.push(tokio::spawn(async move {
             db.run_in(
-                whatsdex::db::RowScope::Tenant(tenant.clone()),
+                whatsdex::db::RowScope::tenant(tenant.clone()),
                 move |conn| usage::add_in(conn, &tenant, Metric::AiReplies, 1),
             )
             .await
@@ -1003,7 +1003,12 @@ async fn lapsed_trials_fall_to_free_pause_bots_and_tell_the_owner() {
     }
 
     // Not yet over: nothing happens.
-    assert!(trials::run_once(&site.state).await.unwrap().is_empty());
+    assert!(
+        whatsdex::jobs::lapse_trials(&site.state)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let tenant_q = tenant.clone();
     site.query(move |conn| {
         diesel::update(subs::table.find(&tenant_q))
@@ -1011,7 +1016,7 @@ async fn lapsed_trials_fall_to_free_pause_bots_and_tell_the_owner() {
             .execute(conn)
     })
     .await;
-    let lapsed = trials::run_once(&site.state).await.unwrap();
+    let lapsed = whatsdex::jobs::lapse_trials(&site.state).await.unwrap();
     assert_eq!(lapsed.len(), 1);
     assert_eq!(lapsed[0].bots_paused, 1);
     assert_eq!(plan_of(&site, &tenant).await, "free");
@@ -1038,7 +1043,12 @@ async fn lapsed_trials_fall_to_free_pause_bots_and_tell_the_owner() {
     );
     assert!(page.body.contains("Your plan allows fewer bots."));
     // Running again changes nothing.
-    assert!(trials::run_once(&site.state).await.unwrap().is_empty());
+    assert!(
+        whatsdex::jobs::lapse_trials(&site.state)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // One instance at a time.
     assert!(

@@ -39,30 +39,33 @@ fn a_bot_runs_on_one_instance_and_moves_when_it_dies() {
     let db = TestDatabase::new();
     let state = db.prepared_state();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(state.db.run_in(RowScope::System, |conn| {
-        let now = Utc::now().naive_utc();
-        diesel::insert_into(tenants::table)
-            .values((
-                tenants::id.eq("t1"),
-                tenants::name.eq("Lease test"),
-                tenants::created_at.eq(now),
-                tenants::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        diesel::insert_into(bots::table)
-            .values((
-                bots::id.eq("b1"),
-                bots::tenant_id.eq("t1"),
-                bots::name.eq("Leased bot"),
-                bots::transport.eq("sandbox"),
-                bots::status.eq("connected"),
-                bots::owner_number.eq("447700900123"),
-                bots::paired_at.eq(now),
-                bots::created_at.eq(now),
-                bots::updated_at.eq(now),
-            ))
-            .execute(conn)
-    }))
+    rt.block_on(state.db.run_in(
+        RowScope::across_tenants("test set-up reads and writes any row"),
+        |conn| {
+            let now = Utc::now().naive_utc();
+            diesel::insert_into(tenants::table)
+                .values((
+                    tenants::id.eq("t1"),
+                    tenants::name.eq("Lease test"),
+                    tenants::created_at.eq(now),
+                    tenants::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            diesel::insert_into(bots::table)
+                .values((
+                    bots::id.eq("b1"),
+                    bots::tenant_id.eq("t1"),
+                    bots::name.eq("Leased bot"),
+                    bots::transport.eq("sandbox"),
+                    bots::status.eq("connected"),
+                    bots::owner_number.eq("447700900123"),
+                    bots::paired_at.eq(now),
+                    bots::created_at.eq(now),
+                    bots::updated_at.eq(now),
+                ))
+                .execute(conn)
+        },
+    ))
     .unwrap();
     drop(state);
 

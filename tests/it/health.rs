@@ -81,7 +81,7 @@ async fn readiness_reports_each_dependency() {
 async fn readiness_is_503_when_the_database_is_unreachable() {
     let db = TestDatabase::new();
     let mut state = db.prepared_state();
-    state.db = Db::connect_lazily(&unreachable_database(db.data_dir.path()), 2);
+    state.context.db = Db::connect_lazily(&unreachable_database(db.data_dir.path()), 2);
     let started = Instant::now();
     let (status, body) = get_json(state, "/api/health").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -115,7 +115,7 @@ async fn readiness_is_503_when_redis_is_down() {
     let db = TestDatabase::new();
     let mut state = db.prepared_state();
     // Port 1 on loopback: connection refused, as when Redis has stopped.
-    state.cache = Cache::redis("redis://:sekrit@127.0.0.1:1", "t:").unwrap();
+    state.context.cache = Cache::redis("redis://:sekrit@127.0.0.1:1", "t:").unwrap();
     let (status, body) = get_json(state, "/api/health").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["status"], "degraded");

@@ -65,7 +65,10 @@ impl Chat {
     {
         self.state
             .db
-            .run_in(whatsdex::db::RowScope::System, work)
+            .run_in(
+                whatsdex::db::RowScope::across_tenants("test set-up reads and writes any row"),
+                work,
+            )
             .await
             .expect("query")
     }
@@ -389,7 +392,7 @@ async fn personal_assistant_script_and_its_plan_lock() {
                 .first::<(String, String)>(c)
         })
         .await;
-    let template = whatsdex::bots::templates::find("personal_assistant").unwrap();
+    let template = whatsdex::bots::presets::find("personal_assistant").unwrap();
     site.query(move |c| {
         whatsdex::bots::bot_config::save_in(
             c,

@@ -74,7 +74,7 @@ async fn every_response_carries_the_security_headers() {
 async fn hsts_is_sent_behind_tls() {
     let db = TestDatabase::new();
     let mut state = db.prepared_state();
-    state.config =
+    state.context.config =
         std::sync::Arc::new(db.config_with(&[("APP_BASE_URL", "https://bots.example.com")]));
     let app = test::init_service(whatsdex::web::app(state)).await;
     let response = test::call_service(&app, TestRequest::get().uri("/health").to_request()).await;

@@ -11,8 +11,8 @@ use whatsapp_rust::wacore::store::traits::{
     AppStateSyncKey, AppSyncStore, DeviceStore, LidPnMappingEntry, MsgSecretEntry, MsgSecretStore,
     ProtocolStore, SignalStore, TcTokenEntry,
 };
-use whatsdex::bots::transport::web::SessionStore;
-use whatsdex::bots::transport::web::backend::DbBackend;
+use whatsdex::bots::transport::whatsapp_web::SessionStore;
+use whatsdex::bots::transport::whatsapp_web::backend::DbBackend;
 use whatsdex::db::RowScope;
 use whatsdex::db::schema::{bots, tenants, whatsapp_store};
 use whatsdex::encryption::EncryptionKey;
@@ -22,28 +22,31 @@ use crate::common::{TEST_KEY, TestDatabase};
 async fn seed_bot(state: &whatsdex::web::AppState, tenant: &'static str, bot: &'static str) {
     state
         .db
-        .run_in(RowScope::System, move |conn| {
-            let now = Utc::now().naive_utc();
-            diesel::insert_into(tenants::table)
-                .values((
-                    tenants::id.eq(tenant),
-                    tenants::name.eq(tenant),
-                    tenants::created_at.eq(now),
-                    tenants::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            diesel::insert_into(bots::table)
-                .values((
-                    bots::id.eq(bot),
-                    bots::tenant_id.eq(tenant),
-                    bots::name.eq(bot),
-                    bots::transport.eq("web"),
-                    bots::status.eq("unpaired"),
-                    bots::created_at.eq(now),
-                    bots::updated_at.eq(now),
-                ))
-                .execute(conn)
-        })
+        .run_in(
+            RowScope::across_tenants("test set-up reads and writes any row"),
+            move |conn| {
+                let now = Utc::now().naive_utc();
+                diesel::insert_into(tenants::table)
+                    .values((
+                        tenants::id.eq(tenant),
+                        tenants::name.eq(tenant),
+                        tenants::created_at.eq(now),
+                        tenants::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                diesel::insert_into(bots::table)
+                    .values((
+                        bots::id.eq(bot),
+                        bots::tenant_id.eq(tenant),
+                        bots::name.eq(bot),
+                        bots::transport.eq("web"),
+                        bots::status.eq("unpaired"),
+                        bots::created_at.eq(now),
+                        bots::updated_at.eq(now),
+                    ))
+                    .execute(conn)
+            },
+        )
         .await
         .unwrap();
 }
@@ -277,11 +280,14 @@ async fn the_client_gets_back_what_it_stored_and_sweeps_what_expired() {
     // Every value is sealed at rest, and the whole session goes in one call.
     let rows: Vec<Vec<u8>> = state
         .db
-        .run_in(RowScope::System, |conn| {
-            whatsapp_store::table
-                .select(whatsapp_store::sealed)
-                .load(conn)
-        })
+        .run_in(
+            RowScope::across_tenants("test set-up reads and writes any row"),
+            |conn| {
+                whatsapp_store::table
+                    .select(whatsapp_store::sealed)
+                    .load(conn)
+            },
+        )
         .await
         .unwrap();
     assert!(!rows.is_empty());

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bots::templates::config::{Flow, Step, StepKind};
+use crate::bots::presets::config::{Flow, Step, StepKind};
 
 /// Where a contact is in a flow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,10 +169,10 @@ fn finish(flow: &Flow, state: &FlowState, (name, number): (&str, &str)) -> Progr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bots::templates;
+    use crate::bots::presets;
 
     fn order_flow() -> Flow {
-        templates::find("restaurant_orders")
+        presets::find("restaurant_orders")
             .and_then(|t| t.config.flow("order").cloned())
             .unwrap()
     }

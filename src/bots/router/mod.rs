@@ -18,7 +18,7 @@ use self::flow::Progress;
 use super::bot_config;
 use super::conversation;
 use super::model::{self, Bot};
-use super::templates::config::{BotConfig, CommandAction, CommandDef};
+use super::presets::config::{BotConfig, CommandAction, CommandDef};
 use crate::billing::entitlements::{self, Action, Decision};
 use crate::billing::meter::Tally;
 use crate::billing::plans::Feature;

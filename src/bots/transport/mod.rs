@@ -4,7 +4,7 @@
 //! multi-device through whatsapp-rust. The Cloud API transport plugs in as a further variant.
 
 pub mod sandbox;
-pub mod web;
+pub mod whatsapp_web;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -118,7 +118,7 @@ pub struct SendError(pub String);
 /// A connected transport.
 pub enum Transport {
     Sandbox(sandbox::SandboxTransport),
-    Web(web::WebTransport),
+    Web(whatsapp_web::WebTransport),
 }
 
 impl Transport {

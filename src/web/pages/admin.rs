@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{NoticeQuery, form_errors, redirect_with_notice, render_with_status};
 use crate::admin::charts;
-use crate::admin::overview::{self, Overview};
+use crate::admin::platform_metrics::{self, PlatformMetrics};
 use crate::admin::tenants::{self, TenantDetail, TenantRow};
 use crate::validation::FieldErrors;
 use crate::web::auth::PlatformAdmin;
@@ -34,7 +34,7 @@ fn money(cents: &i64) -> String {
 #[template(path = "pages/admin_metrics.html")]
 struct MetricsPage {
     layout: Layout,
-    o: Overview,
+    o: PlatformMetrics,
     messages_chart: String,
     signups_chart: String,
 }
@@ -52,7 +52,7 @@ pub async fn home(_admin: PlatformAdmin) -> HttpResponse {
 
 /// `GET /admin/metrics`: the platform at a glance.
 pub async fn metrics(admin: PlatformAdmin) -> Result<HttpResponse, AppError> {
-    let o = overview::load(&admin.visitor.state.db).await?;
+    let o = platform_metrics::load(&admin.visitor.state.db).await?;
     let per_day: Vec<_> = o
         .messages_per_day
         .iter()
@@ -218,7 +218,12 @@ pub async fn suspend(
     path: web::Path<String>,
     form: web::Form<ReasonForm>,
 ) -> Result<HttpResponse, AppError> {
-    let result = tenants::suspend(&admin.visitor.state, &admin.actor(), &path, &form.reason).await;
+    let state = &admin.visitor.state;
+    let result = tenants::suspend(state, &admin.actor(), &path, &form.reason).await;
+    if let Ok(bots) = &result {
+        state.bots.apply(bots, &[]).await;
+    }
+    let result = result.map(drop);
     after_action(
         &admin,
         &path,
@@ -236,8 +241,12 @@ pub async fn unsuspend(
     path: web::Path<String>,
     form: web::Form<ReasonForm>,
 ) -> Result<HttpResponse, AppError> {
-    let result =
-        tenants::unsuspend(&admin.visitor.state, &admin.actor(), &path, &form.reason).await;
+    let state = &admin.visitor.state;
+    let result = tenants::unsuspend(state, &admin.actor(), &path, &form.reason).await;
+    if let Ok(bots) = &result {
+        state.bots.apply(&[], bots).await;
+    }
+    let result = result.map(drop);
     after_action(
         &admin,
         &path,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::render_with_status;
 use crate::billing::checkout;
-use crate::billing::overview::{self, Overview};
+use crate::billing::plan_usage::{self, PlanUsage};
 use crate::billing::plans::{Feature, Plan};
 use crate::billing::webhooks::{self, WebhookError};
 use crate::error::ServiceError;
@@ -82,7 +82,7 @@ pub async fn pricing(
     state: web::Data<AppState>,
     visitor: Visitor,
 ) -> Result<HttpResponse, AppError> {
-    let plans = overview::catalogue(&state).await?;
+    let plans = plan_usage::catalogue(&state).await?;
     render(&PricingPage {
         layout: visitor.layout("Pricing"),
         plans: plans.iter().map(|p| PlanCard::new(p, None)).collect(),
@@ -99,7 +99,7 @@ pub struct ReturnQuery {
 #[template(path = "pages/billing.html")]
 struct BillingPage {
     layout: Layout,
-    overview: Overview,
+    overview: PlanUsage,
     is_owner: bool,
     just_paid: bool,
     error: Option<String>,
@@ -110,7 +110,7 @@ async fn billing_page(
     just_paid: bool,
     error: Option<String>,
 ) -> Result<BillingPage, AppError> {
-    let overview = overview::overview(&member.visitor.state, &member.scope).await?;
+    let overview = plan_usage::load(&member.visitor.state, &member.scope).await?;
     Ok(BillingPage {
         layout: member.visitor.layout("Plan and usage"),
         overview,
@@ -146,8 +146,8 @@ async fn upgrade_page(
     error: Option<String>,
 ) -> Result<UpgradePage, AppError> {
     let state = &member.visitor.state;
-    let overview = overview::overview(state, &member.scope).await?;
-    let plans = overview::catalogue(state).await?;
+    let overview = plan_usage::load(state, &member.scope).await?;
+    let plans = plan_usage::catalogue(state).await?;
     Ok(UpgradePage {
         layout: member.visitor.layout("Choose a plan"),
         plans: plans
@@ -244,10 +244,13 @@ pub async fn stripe_webhook(
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
     match webhooks::receive(&state, &body, signature).await {
-        Ok(received) => HttpResponse::Ok().json(serde_json::json!({
-            "received": true,
-            "result": format!("{received:?}").to_lowercase(),
-        })),
+        Ok((received, changes)) => {
+            state.bots.apply_plan_changes(&changes).await;
+            HttpResponse::Ok().json(serde_json::json!({
+                "received": true,
+                "result": format!("{received:?}").to_lowercase(),
+            }))
+        }
         Err(WebhookError::Signature(e)) => {
             tracing::warn!(error = %e, "refused a Stripe webhook with a bad signature");
             json_error(

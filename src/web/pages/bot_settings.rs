@@ -7,7 +7,7 @@ use askama::Template;
 
 use super::{NoticeQuery, form_errors, render_with_status};
 use crate::bots::bot_config::{self, LANGUAGES, SettingsInput};
-use crate::bots::templates::config::BotConfig;
+use crate::bots::presets::config::BotConfig;
 use crate::validation::FieldErrors;
 use crate::web::auth::Member;
 use crate::web::layout::Layout;
@@ -89,7 +89,7 @@ async fn settings_page(
         template_name: stored
             .template_id
             .as_deref()
-            .and_then(crate::bots::templates::find)
+            .and_then(crate::bots::presets::find)
             .map(|t| t.name),
         form: SettingsForm::new(member, &bot.id, stored.config),
         bot_name: bot.name,

@@ -280,13 +280,25 @@ pub async fn rename(
 
 /// `POST /bots/{id}/unpair`.
 pub async fn unpair(member: Member, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    model::unpair(&member.visitor.state, &member.scope, &id).await?;
+    model::unpair(
+        &member.visitor.state,
+        &member.visitor.state.bots,
+        &member.scope,
+        &id,
+    )
+    .await?;
     Ok(redirect_with_notice("/bots", "bot_unpaired"))
 }
 
 /// `POST /bots/{id}/delete`.
 pub async fn delete(member: Member, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    model::delete(&member.visitor.state, &member.scope, &id).await?;
+    model::delete(
+        &member.visitor.state,
+        &member.visitor.state.bots,
+        &member.scope,
+        &id,
+    )
+    .await?;
     Ok(redirect_with_notice("/bots", "bot_deleted"))
 }
 

@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::NoticeQuery;
 use super::analytics::AnalyticsView;
-use crate::bots::overview::{self, BotSummary, Overview};
+use crate::bots::dashboard::{self, BotSummary, Dashboard};
 use crate::onboarding::{self, Step};
 use crate::web::auth::Member;
 use crate::web::layout::Layout;
@@ -25,7 +25,7 @@ struct BotsPanel {
 struct DashboardPage {
     layout: Layout,
     workspace_name: String,
-    overview: Overview,
+    overview: Dashboard,
     bots: BotsPanel,
     /// The wizard's step, while it is not finished.
     onboarding: Option<Step>,
@@ -40,7 +40,7 @@ pub async fn show(
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let state = &member.visitor.state;
-    let mut overview = overview::overview(state, &member.scope).await?;
+    let mut overview = dashboard::load(state, &member.scope).await?;
     let progress = onboarding::progress(state, &member.scope).await?;
     let analytics = crate::analytics::for_workspace(state, &member.scope).await?;
     let layout = member
@@ -69,7 +69,7 @@ pub async fn show(
 
 /// `GET /dashboard/bots`: the bots panel alone.
 pub async fn bots_panel(member: Member) -> Result<HttpResponse, AppError> {
-    let overview = overview::overview(&member.visitor.state, &member.scope).await?;
+    let overview = dashboard::load(&member.visitor.state, &member.scope).await?;
     render(&BotsPanel {
         bots: overview.bots,
         csrf: member.visitor.csrf.clone(),

@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{NoticeQuery, form_errors, redirect_with_notice, render_with_status};
-use crate::tenants::Role;
+use crate::tenancy::Role;
 use crate::tenants::invitations::{self, Invitation};
 use crate::tenants::members::{self, MemberView};
 use crate::validation::FieldErrors;

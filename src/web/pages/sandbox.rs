@@ -52,7 +52,15 @@ pub async fn pair(
     form: web::Form<PairForm>,
 ) -> Result<HttpResponse, AppError> {
     let token = token.into_inner();
-    match sandbox_phones::pair(&visitor.state, &token, &form.name, &form.number).await {
+    match sandbox_phones::pair(
+        &visitor.state,
+        &visitor.state.bots,
+        &token,
+        &form.name,
+        &form.number,
+    )
+    .await
+    {
         Ok(phone) => Ok(crate::web::error::redirect(&format!(
             "/sandbox/phone/{phone}"
         ))),
@@ -137,7 +145,7 @@ pub async fn send(
     form: web::Form<SendForm>,
 ) -> Result<HttpResponse, AppError> {
     let phone = sandbox_phones::phone(&visitor.state, &token).await?;
-    let error = match sandbox_phones::send(&visitor.state, &phone, &form.text).await {
+    let error = match sandbox_phones::send(&visitor.state.bots, &phone, &form.text).await {
         Ok(()) => None,
         Err(e) => form_errors(e)?.1.get("text").map(str::to_owned),
     };

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::{form_errors, redirect_with_notice, render_with_status};
 use crate::bots::model::{self, Bot};
 use crate::bots::picker::{self, TemplateCard};
-use crate::bots::{bot_config, templates};
+use crate::bots::{bot_config, presets};
 use crate::validation::FieldErrors;
 use crate::web::auth::Member;
 use crate::web::layout::Layout;
@@ -67,7 +67,7 @@ async fn picker_page(
             .layout("Bot templates")
             .with_notice(query.notice.as_deref()),
         bots,
-        categories: templates::categories(),
+        categories: presets::categories(),
         category,
         cards: TemplateCards {
             cards,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{NoticeQuery, form_errors, redirect_with_notice, render_with_status};
 use crate::accounts::sessions;
-use crate::audit::{self, AuditEvent};
+use crate::tenants::audit::{self, AuditEvent};
 use crate::tenants::workspaces;
 use crate::validation::FieldErrors;
 use crate::web::auth::{Member, Visitor};

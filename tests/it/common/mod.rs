@@ -244,7 +244,10 @@ impl Site {
     {
         self.state
             .db
-            .run_in(whatsdex::db::RowScope::System, work)
+            .run_in(
+                whatsdex::db::RowScope::across_tenants("test set-up reads and writes any row"),
+                work,
+            )
             .await
             .expect("query")
     }

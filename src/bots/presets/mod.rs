@@ -163,7 +163,7 @@ pub fn seed(conn: &mut DbConn) -> QueryResult<SeedReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bots::templates::config::StepKind;
+    use crate::bots::presets::config::StepKind;
 
     #[test]
     fn every_shipped_template_parses_and_is_consistent() {

@@ -6,12 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 
-use crate::admin::rollups::median_ms;
+use crate::analytics::rollups::median_ms;
+pub mod rollups;
+
+use crate::context::Context;
 use crate::db::DbConn;
 use crate::db::schema::{bots, command_rollups, message_rollups, reply_time_rollups};
 use crate::error::ServiceResult;
-use crate::state::AppState;
-use crate::tenants::TenantScope;
+use crate::tenancy::TenantScope;
 
 /// How many days the analytics cover.
 pub const DAYS: i64 = 30;
@@ -39,10 +41,10 @@ pub struct Analytics {
 }
 
 /// The scope's analytics over the last [`DAYS`] days (UTC).
-pub async fn for_workspace(state: &AppState, scope: &TenantScope) -> ServiceResult<Analytics> {
+pub async fn for_workspace(ctx: &Context, scope: &TenantScope) -> ServiceResult<Analytics> {
     let tenant_id = scope.tenant_id().to_owned();
     let today = Utc::now().date_naive();
-    Ok(state
+    Ok(ctx
         .db
         .run_in(scope.rows(), move |conn| load_in(conn, &tenant_id, today))
         .await?)

@@ -69,15 +69,18 @@ pub async fn record(
     detail: String,
 ) {
     let result = db
-        .run_in(RowScope::System, move |conn| {
-            record_in(
-                conn,
-                kind,
-                tenant_id.as_deref(),
-                subject.as_deref(),
-                &detail,
-            )
-        })
+        .run_in(
+            RowScope::across_tenants("platform errors are the operator's, not a workspace's"),
+            move |conn| {
+                record_in(
+                    conn,
+                    kind,
+                    tenant_id.as_deref(),
+                    subject.as_deref(),
+                    &detail,
+                )
+            },
+        )
         .await;
     if let Err(e) = result {
         tracing::warn!(error = %e, kind = kind.as_str(), "could not record a platform error");
@@ -95,28 +98,34 @@ pub fn recent_in(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<PlatformError
 
 /// The newest errors.
 pub async fn recent(db: &Db, limit: i64) -> Result<Vec<PlatformError>, DbError> {
-    db.run_in(RowScope::System, move |conn| recent_in(conn, limit))
-        .await
+    db.run_in(
+        RowScope::across_tenants("the platform dashboard lists every workspace's errors"),
+        move |conn| recent_in(conn, limit),
+    )
+    .await
 }
 
 /// Record that a bot's task failed (its workspace looked up); never fails the caller.
 pub async fn record_bot_failure(db: &Db, bot_id: &str, reason: &str) {
     let (bot_id, reason) = (bot_id.to_owned(), reason.to_owned());
     let result = db
-        .run_in(RowScope::System, move |conn| {
-            let tenant_id: Option<String> = crate::db::schema::bots::table
-                .find(&bot_id)
-                .select(crate::db::schema::bots::tenant_id)
-                .first(conn)
-                .optional()?;
-            record_in(
-                conn,
-                ErrorKind::BotCrash,
-                tenant_id.as_deref(),
-                Some(&bot_id),
-                &reason,
-            )
-        })
+        .run_in(
+            RowScope::across_tenants("the runtime looks up a failed bot's workspace"),
+            move |conn| {
+                let tenant_id: Option<String> = crate::db::schema::bots::table
+                    .find(&bot_id)
+                    .select(crate::db::schema::bots::tenant_id)
+                    .first(conn)
+                    .optional()?;
+                record_in(
+                    conn,
+                    ErrorKind::BotCrash,
+                    tenant_id.as_deref(),
+                    Some(&bot_id),
+                    &reason,
+                )
+            },
+        )
         .await;
     if let Err(e) = result {
         tracing::warn!(error = %e, "could not record a bot failure");

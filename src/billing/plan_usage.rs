@@ -7,10 +7,10 @@ use super::entitlements::Quota;
 use super::plans::{self, Plan};
 use super::subscriptions::{self, Status};
 use super::usage::{self, Metric};
+use crate::context::Context;
 use crate::db::schema::bots;
 use crate::error::ServiceResult;
-use crate::state::AppState;
-use crate::tenants::TenantScope;
+use crate::tenancy::TenantScope;
 
 /// One quota's use, ready for a bar.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub struct MetricHistory {
 
 /// The billing page of a workspace.
 #[derive(Debug, Clone)]
-pub struct Overview {
+pub struct PlanUsage {
     pub plan: Plan,
     pub status: Option<Status>,
     pub trial_ends_at: Option<NaiveDateTime>,
@@ -59,9 +59,9 @@ pub struct Overview {
 }
 
 /// The scope's plan, use and history.
-pub async fn overview(state: &AppState, scope: &TenantScope) -> ServiceResult<Overview> {
+pub async fn load(ctx: &Context, scope: &TenantScope) -> ServiceResult<PlanUsage> {
     let tenant_id = scope.tenant_id().to_owned();
-    Ok(state
+    Ok(ctx
         .db
         .run_in(scope.rows(), move |conn| {
             let plan = subscriptions::current_plan_of(conn, &tenant_id)?;
@@ -86,7 +86,7 @@ pub async fn overview(state: &AppState, scope: &TenantScope) -> ServiceResult<Ov
                 .filter(bots::paused_for_plan.eq(true))
                 .count()
                 .get_result(conn)?;
-            Ok(Overview {
+            Ok(PlanUsage {
                 plan,
                 status: subscription.as_ref().map(|s| s.status()),
                 trial_ends_at: subscription.as_ref().and_then(|s| s.trial_ends_at),
@@ -104,9 +104,12 @@ pub async fn overview(state: &AppState, scope: &TenantScope) -> ServiceResult<Ov
 }
 
 /// The plan catalogue, cheapest first, for the pricing and upgrade pages.
-pub async fn catalogue(state: &AppState) -> ServiceResult<Vec<Plan>> {
-    Ok(state
+pub async fn catalogue(ctx: &Context) -> ServiceResult<Vec<Plan>> {
+    Ok(ctx
         .db
-        .run_in(crate::db::RowScope::System, plans::list)
+        .run_in(
+            crate::db::RowScope::across_tenants("the plan catalogue belongs to no workspace"),
+            plans::list,
+        )
         .await?)
 }

@@ -6,10 +6,10 @@ use diesel::prelude::*;
 
 use super::model::Bot;
 use crate::billing::entitlements;
+use crate::context::Context;
 use crate::db::schema::{bots, contacts, messages};
 use crate::error::ServiceResult;
-use crate::state::AppState;
-use crate::tenants::TenantScope;
+use crate::tenancy::TenantScope;
 
 /// A bot on the dashboard.
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ pub struct RecentConversation {
 
 /// Everything the dashboard shows.
 #[derive(Debug, Clone)]
-pub struct Overview {
+pub struct Dashboard {
     pub plan_name: String,
     pub bots: Vec<BotSummary>,
     pub usage: Vec<Usage>,
@@ -57,9 +57,9 @@ pub struct Overview {
 }
 
 /// The scope's workspace at a glance.
-pub async fn overview(state: &AppState, scope: &TenantScope) -> ServiceResult<Overview> {
+pub async fn load(ctx: &Context, scope: &TenantScope) -> ServiceResult<Dashboard> {
     let tenant_id = scope.tenant_id().to_owned();
-    Ok(state
+    Ok(ctx
         .db
         .run_in(scope.rows(), move |conn| {
             let now = Utc::now();
@@ -135,7 +135,7 @@ pub async fn overview(state: &AppState, scope: &TenantScope) -> ServiceResult<Ov
                     at,
                 });
             }
-            Ok(Overview {
+            Ok(Dashboard {
                 plan_name: plan.name,
                 bots: summaries,
                 usage,

@@ -63,7 +63,7 @@ impl SessionStore {
         F: FnOnce(&mut DbConn, &str, &str) -> QueryResult<T> + Send + 'static,
     {
         let (bot, tenant) = (self.bot_id.clone(), self.tenant_id.clone());
-        let scope = RowScope::Tenant(tenant.to_string());
+        let scope = RowScope::tenant(tenant.to_string());
         Ok(self
             .db
             .run_in(scope, move |conn| work(conn, &bot, &tenant))

@@ -7,7 +7,7 @@ use crate::db::DbConn;
 use crate::db::schema::{audit_events, users};
 use crate::db::{Db, DbError};
 use crate::ids::new_id;
-use crate::tenants::TenantScope;
+use crate::tenancy::TenantScope;
 
 /// Where a request came from, for the trail.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text};
 
-use super::errors::{self, PlatformError};
-use super::rollups;
+use crate::analytics::rollups;
 use crate::billing::plans::{self, Plan};
+use crate::bots::failures::{self, PlatformError};
 use crate::db::schema::{bots, tenants};
 use crate::db::{Db, DbConn, DbError, RowScope};
 
@@ -75,7 +75,7 @@ struct Count {
 
 /// Everything the dashboard shows.
 #[derive(Debug, Clone)]
-pub struct Overview {
+pub struct PlatformMetrics {
     pub today: NaiveDate,
     pub tenants_total: i64,
     pub tenants_active_7d: i64,
@@ -100,14 +100,17 @@ pub struct Overview {
 }
 
 /// Read the overview as of now.
-pub async fn load(db: &Db) -> Result<Overview, DbError> {
+pub async fn load(db: &Db) -> Result<PlatformMetrics, DbError> {
     let today = Utc::now().date_naive();
-    db.run_in(RowScope::System, move |conn| load_in(conn, today))
-        .await
+    db.run_in(
+        RowScope::across_tenants("the platform dashboard adds up every workspace"),
+        move |conn| load_in(conn, today),
+    )
+    .await
 }
 
 /// Read the overview as of `today` (UTC) within the caller's system-scoped transaction.
-pub fn load_in(conn: &mut DbConn, today: NaiveDate) -> QueryResult<Overview> {
+pub fn load_in(conn: &mut DbConn, today: NaiveDate) -> QueryResult<PlatformMetrics> {
     let window_start = today - Duration::days(CHART_DAYS - 1);
     let week_start = today - Duration::days(6);
 
@@ -170,9 +173,9 @@ pub fn load_in(conn: &mut DbConn, today: NaiveDate) -> QueryResult<Overview> {
     )
     .get_result::<Count>(conn)?
     .n;
-    let recent_errors = errors::recent_in(conn, 10)?;
+    let recent_errors = failures::recent_in(conn, 10)?;
 
-    Ok(Overview {
+    Ok(PlatformMetrics {
         today,
         tenants_total,
         tenants_active_7d,
@@ -273,29 +276,6 @@ pub fn per_day(
         }
     }
     counts.into_iter().collect()
-}
-
-/// The numbers `/metrics` reads fresh at each scrape.
-pub async fn metrics_snapshot(
-    state: &crate::state::AppState,
-) -> Result<crate::telemetry::metrics::Snapshot, DbError> {
-    let bots_by_status = state
-        .db
-        .run_in(RowScope::System, |conn| {
-            bots::table
-                .group_by(bots::status)
-                .select((bots::status, diesel::dsl::count_star()))
-                .load::<(String, i64)>(conn)
-        })
-        .await?;
-    let (pool_open, pool_idle) = state.db.pool_state();
-    Ok(crate::telemetry::metrics::Snapshot {
-        bots_by_status,
-        bots_running: i64::try_from(state.bots.running_count()).unwrap_or(i64::MAX),
-        pool_open,
-        pool_idle,
-        pool_max: state.config.database_pool_size,
-    })
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub const SUSPENDED_SIGN_IN: &str = "Your workspace is suspended, so you cannot 
 /// Whether `tenant_id` is suspended.
 pub async fn is_suspended(db: &Db, tenant_id: &str) -> Result<bool, DbError> {
     let id = tenant_id.to_owned();
-    db.run_in(RowScope::Tenant(id.clone()), move |conn| {
+    db.run_in(RowScope::tenant(id.clone()), move |conn| {
         Ok(!suspended_among_in(conn, std::slice::from_ref(&id))?.is_empty())
     })
     .await
@@ -41,8 +41,9 @@ pub fn suspended_among_in(
 
 /// Which of `tenant_ids` are suspended.
 pub async fn suspended_among(db: &Db, tenant_ids: Vec<String>) -> Result<HashSet<String>, DbError> {
-    db.run_in(RowScope::System, move |conn| {
-        suspended_among_in(conn, &tenant_ids)
-    })
+    db.run_in(
+        RowScope::across_tenants("sign-in checks the workspaces of a person not yet scoped to one"),
+        move |conn| suspended_among_in(conn, &tenant_ids),
+    )
     .await
 }
