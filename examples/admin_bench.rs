@@ -97,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
     let admin_id = state
         .db
         .run(|conn| {
-            whatsdex::accounts::admin::create_or_promote(
+            whatsdex::accounts::platform_admins::create_or_promote(
                 conn,
                 ADMIN_EMAIL,
                 Some("bench lantern meadow 2026"),

@@ -88,12 +88,12 @@ pub fn seed_all(conn: &mut DbConn) -> anyhow::Result<(plans::SeedReport, presets
 pub fn admin_create(config: &Config, email: &str) -> anyhow::Result<()> {
     use std::io::IsTerminal;
 
-    use crate::accounts::admin::{self, AdminOutcome};
+    use crate::accounts::platform_admins::{self, AdminOutcome};
 
     let url = &config.database_url;
     let mut conn =
         db::establish(url).with_context(|| format!("cannot connect to {}", db::describe(url)))?;
-    let password = if admin::needs_password(&mut conn, email)? {
+    let password = if platform_admins::needs_password(&mut conn, email)? {
         let password = if std::io::stdin().is_terminal() {
             let first = rpassword::prompt_password("New admin's password: ")?;
             let again = rpassword::prompt_password("Repeat it: ")?;
@@ -112,7 +112,7 @@ pub fn admin_create(config: &Config, email: &str) -> anyhow::Result<()> {
     } else {
         None
     };
-    let outcome = admin::create_or_promote(&mut conn, email, password.as_deref())?;
+    let outcome = platform_admins::create_or_promote(&mut conn, email, password.as_deref())?;
     println!(
         "{}",
         match outcome {

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use diesel::prelude::*;
 
-use crate::bots::{bot_config, model};
+use crate::bots::{model, settings};
 use crate::context::Context;
 use crate::db::DbConn;
 use crate::db::schema::onboarding;
@@ -181,6 +181,6 @@ pub async fn choose_template(
     let bot_id = current.bot_id.ok_or_else(|| {
         ServiceError::invalid("template", "Name your bot first (go back one step).")
     })?;
-    bot_config::apply_template(ctx, scope, &bot_id, template_id, true).await?;
+    settings::apply_template(ctx, scope, &bot_id, template_id, true).await?;
     go_to(ctx, scope, Step::Pair, None).await
 }

@@ -1,8 +1,8 @@
 //! People: sign-up, sign-in, sessions, passwords, emailed links, account settings, admins.
 
-pub mod admin;
 pub mod email_links;
 pub mod password;
+pub mod platform_admins;
 pub mod sessions;
 pub mod settings;
 pub mod signin;

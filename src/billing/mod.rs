@@ -6,7 +6,7 @@
 //! - `usage`: atomic counters per workspace, metric and period;
 //! - `checkout`: Stripe Checkout and Billing Portal sessions; `webhooks`: Stripe's events;
 //! - `trials`: the job that ends lapsed trials and grace periods;
-//! - `overview`: what the billing pages show.
+//! - `plan_usage`: what the billing pages show (plan, quota use, history, catalogue).
 
 pub mod checkout;
 pub mod entitlements;

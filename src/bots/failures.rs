@@ -1,4 +1,5 @@
-//! Recent platform errors for the admin dashboard: bot task failures, rejected webhooks.
+//! Platform errors the bots domain records (a bot task that failed, a refused webhook), which
+//! the admin dashboard lists.
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;

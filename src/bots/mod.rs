@@ -2,7 +2,7 @@
 //! them to WhatsApp (or the sandbox), the pipeline every inbound message goes through, and
 //! what decides the replies: templates, each bot's settings and the command router.
 
-pub mod bot_config;
+pub mod behaviour;
 pub mod conversation;
 pub mod dashboard;
 pub mod failures;
@@ -14,6 +14,7 @@ pub mod pipeline;
 pub mod presets;
 pub mod router;
 pub mod sandbox_phones;
+pub mod settings;
 pub mod supervisor;
 pub mod transport;
 

@@ -246,7 +246,9 @@ pub fn cache_error(operation: &'static str) {
 /// What the scrape reads fresh: bots by status (platform-wide), bot tasks here, the pool.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    /// Every bot status with its count, zeros included.
+    /// Every status a bot can have: those no bot has read 0.
+    pub bot_statuses: Vec<&'static str>,
+    /// Bots by status, as counted.
     pub bots_by_status: Vec<(String, i64)>,
     pub bots_running: i64,
     pub pool_open: u32,
@@ -258,9 +260,16 @@ pub struct Snapshot {
 /// gauges from `snapshot`.
 pub fn render(snapshot: &Snapshot) -> Result<String, std::fmt::Error> {
     let metrics = &*METRICS;
-    // The snapshot lists every status (0 where no bot has it), so a status that no bot has
-    // any more reads 0, not its last value.
+    // Statuses that no bot has any more read 0, not their last value.
     metrics.bots.clear();
+    for status in &snapshot.bot_statuses {
+        metrics
+            .bots
+            .get_or_create(&StatusLabel {
+                status: (*status).to_owned(),
+            })
+            .set(0);
+    }
     for (status, count) in &snapshot.bots_by_status {
         metrics
             .bots
@@ -297,6 +306,7 @@ mod tests {
     fn counters_and_gauges_appear_in_the_text() {
         webhook_verification_failed("unit_test_source");
         let text = render(&Snapshot {
+            bot_statuses: vec!["connected", "error"],
             bots_by_status: vec![("connected".into(), 3)],
             pool_open: 4,
             pool_idle: 1,

@@ -69,8 +69,8 @@ impl Visitor {
         layout
     }
 
-    /// The signed-in account, or a redirect to the sign-in page.
-    pub fn require_account(&self, req: &HttpRequest) -> Result<&Account, AppError> {
+    /// The signed-in account, or a redirect to the sign-in page (and back here after).
+    fn require_account(&self, req: &HttpRequest) -> Result<&Account, AppError> {
         self.account
             .as_ref()
             .ok_or_else(|| AppError::SignInRequired {
@@ -139,6 +139,29 @@ impl FromRequest for Visitor {
     }
 }
 
+/// A signed-in person, in a workspace or not yet in any (their own settings, a new
+/// workspace). Anyone else is sent to sign in and brought back.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub visitor: Visitor,
+    pub account: Account,
+}
+
+impl FromRequest for SignedIn {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let visitor = Visitor::from_request(&req, payload);
+        Box::pin(async move {
+            let visitor = visitor.await?;
+            let account = visitor.require_account(&req)?.clone();
+            Ok(SignedIn { visitor, account })
+        })
+    }
+}
+
 /// A signed-in member of the workspace in view, with the scope every tenant query takes.
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -151,11 +174,9 @@ impl FromRequest for Member {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let visitor = Visitor::from_request(&req, payload);
+        let signed_in = SignedIn::from_request(req, payload);
         Box::pin(async move {
-            let visitor = visitor.await?;
-            let account = visitor.require_account(&req)?;
+            let SignedIn { visitor, account } = signed_in.await?;
             let current = account.current().ok_or(AppError::NoWorkspace)?;
             if suspension::is_suspended(&visitor.state.db, &current.tenant_id).await? {
                 return Err(AppError::Forbidden(

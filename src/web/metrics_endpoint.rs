@@ -29,6 +29,7 @@ pub async fn scrape(
     }
     let (pool_open, pool_idle) = state.db.pool_state();
     let snapshot = metrics::Snapshot {
+        bot_statuses: model::ALL_STATUSES.iter().map(|s| s.as_str()).collect(),
         bots_by_status: model::count_by_status(&state.db).await?,
         bots_running: i64::try_from(state.bots.running_count()).unwrap_or(i64::MAX),
         pool_open,

@@ -133,8 +133,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/onboarding/{step}", web::get().to(onboarding::show))
         .route("/onboarding/{step}", web::post().to(onboarding::submit))
         // Templates and bot settings
-        .route("/templates", web::get().to(templates::list))
-        .route("/templates/apply", web::post().to(templates::apply))
+        .route("/templates", web::get().to(template_picker::list))
+        .route("/templates/apply", web::post().to(template_picker::apply))
         .route("/bots/{id}/settings", web::get().to(bot_settings::show))
         .route("/bots/{id}/settings", web::post().to(bot_settings::save))
         .route(

@@ -76,8 +76,12 @@ where
     site.state
         .db
         .run(|conn| {
-            whatsdex::accounts::admin::create_or_promote(conn, ADMIN_EMAIL, Some(PASSWORD))
-                .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
+            whatsdex::accounts::platform_admins::create_or_promote(
+                conn,
+                ADMIN_EMAIL,
+                Some(PASSWORD),
+            )
+            .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
         })
         .await
         .expect("admin created");

@@ -82,7 +82,7 @@ fn promotes_an_existing_account_without_asking_for_a_password() {
     let db = TestDatabase::new();
     drop(db.prepared_state());
     let mut conn = db.app_connection();
-    whatsdex::accounts::admin::create_or_promote(
+    whatsdex::accounts::platform_admins::create_or_promote(
         &mut conn,
         "ana@example.com",
         Some("sturdy lantern meadow 31"),

@@ -394,13 +394,7 @@ async fn personal_assistant_script_and_its_plan_lock() {
         .await;
     let template = whatsdex::bots::presets::find("personal_assistant").unwrap();
     site.query(move |c| {
-        whatsdex::bots::bot_config::save_in(
-            c,
-            &tenant_id,
-            &id,
-            Some(&template.id),
-            &template.config,
-        )
+        whatsdex::bots::settings::save_in(c, &tenant_id, &id, Some(&template.id), &template.config)
     })
     .await;
 

@@ -1,13 +1,11 @@
 //! Bot templates: typed definitions shipped in the binary (`defs/*.json`), upserted into
 //! `bot_templates` by `seed`, shown by the picker and copied into a bot's own settings.
 
-pub mod config;
-
 use chrono::Utc;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use self::config::BotConfig;
+use super::behaviour::BotConfig;
 use crate::billing::plans::Feature;
 use crate::db::DbConn;
 use crate::db::schema::bot_templates;
@@ -163,7 +161,7 @@ pub fn seed(conn: &mut DbConn) -> QueryResult<SeedReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bots::presets::config::StepKind;
+    use crate::bots::behaviour::StepKind;
 
     #[test]
     fn every_shipped_template_parses_and_is_consistent() {
@@ -185,7 +183,9 @@ mod tests {
                 .commands
                 .iter()
                 .filter_map(|c| match &c.action {
-                    Some(config::CommandAction::Flow { flow }) => Some(flow.clone()),
+                    Some(crate::bots::behaviour::CommandAction::Flow { flow }) => {
+                        Some(flow.clone())
+                    }
                     _ => None,
                 })
                 .chain(config.menu.items.iter().filter_map(|i| i.flow.clone()));

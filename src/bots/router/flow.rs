@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bots::presets::config::{Flow, Step, StepKind};
+use crate::bots::behaviour::{Flow, Step, StepKind};
 
 /// Where a contact is in a flow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveTime, Utc};
 
-use crate::bots::presets::config::BusinessHours;
+use crate::bots::behaviour::BusinessHours;
 
 /// `+HH:MM` / `-HH:MM` as an offset, or a message.
 pub fn parse_offset(raw: &str) -> Result<FixedOffset, String> {

@@ -15,10 +15,10 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
 use self::flow::Progress;
-use super::bot_config;
+use super::behaviour::{BotConfig, CommandAction, CommandDef};
 use super::conversation;
 use super::model::{self, Bot};
-use super::presets::config::{BotConfig, CommandAction, CommandDef};
+use super::settings;
 use crate::billing::entitlements::{self, Action, Decision};
 use crate::billing::meter::Tally;
 use crate::billing::plans::Feature;
@@ -134,7 +134,7 @@ pub fn route_in(
             });
         }
     }
-    let stored = bot_config::load_in(conn, &bot.id)?;
+    let stored = settings::load_in(conn, &bot.id)?;
     let mut turn = Turn {
         conn,
         tally,

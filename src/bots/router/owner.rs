@@ -5,9 +5,9 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 
-use crate::bots::bot_config;
 use crate::bots::model::Bot;
 use crate::bots::sandbox_phones::normalize_number;
+use crate::bots::settings;
 use crate::db::DbConn;
 use crate::db::schema::{blocked_numbers, contacts, messages};
 
@@ -120,7 +120,7 @@ pub fn run(
                 "in",
                 now.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default(),
             )?;
-            let paused = bot_config::load_in(conn, &bot.id)?.paused;
+            let paused = settings::load_in(conn, &bot.id)?.paused;
             format!(
                 "{} is {}{}. Messages received today: {received}.",
                 bot.name,
@@ -130,11 +130,11 @@ pub fn run(
         }
         "stats" => stats(conn, bot, now)?,
         "pause" => {
-            bot_config::set_paused_in(conn, &bot.tenant_id, &bot.id, true)?;
+            settings::set_paused_in(conn, &bot.tenant_id, &bot.id, true)?;
             format!("Paused. Customers get no replies until you send {prefix}resume.")
         }
         "resume" => {
-            bot_config::set_paused_in(conn, &bot.tenant_id, &bot.id, false)?;
+            settings::set_paused_in(conn, &bot.tenant_id, &bot.id, false)?;
             "Resumed. The bot answers customers again.".to_owned()
         }
         "block" | "unblock" => match normalize_number(args) {

@@ -1,14 +1,14 @@
 //! `/account`: the signed-in person's own settings.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{NoticeQuery, form_errors, redirect_with_notice, render_with_status};
+use super::{NoticeQuery, form_with_errors, redirect_with_notice};
 use crate::accounts::sessions;
 use crate::accounts::settings::{self, DELETE_ACCOUNT_PHRASE};
 use crate::validation::FieldErrors;
-use crate::web::auth::{Visitor, cleared_session_cookie};
+use crate::web::auth::{SignedIn, Visitor, cleared_session_cookie};
 use crate::web::layout::Layout;
 use crate::web::{AppError, render};
 
@@ -43,11 +43,9 @@ fn page(
 
 /// `GET /account`.
 pub async fn show(
-    req: HttpRequest,
-    visitor: Visitor,
+    SignedIn { visitor, .. }: SignedIn,
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    visitor.require_account(&req)?;
     render(&page(
         &visitor,
         query.notice.as_deref(),
@@ -65,25 +63,23 @@ pub struct ProfileForm {
 
 /// `POST /account/profile`.
 pub async fn save_profile(
-    req: HttpRequest,
-    visitor: Visitor,
+    SignedIn { visitor, account }: SignedIn,
     form: web::Form<ProfileForm>,
 ) -> Result<HttpResponse, AppError> {
-    let user_id = visitor.require_account(&req)?.user.id.clone();
+    let user_id = account.user.id.clone();
     match settings::change_name(&visitor.state, &user_id, &form.name).await {
         Ok(()) => Ok(redirect_with_notice("/account", "profile_saved")),
         Err(e) => {
-            let (status, errors) = form_errors(e)?;
-            render_with_status(
-                status,
-                &page(
+            form_with_errors(e, async |errors| {
+                page(
                     &visitor,
                     None,
                     errors,
                     Some(form.into_inner().name),
                     String::new(),
-                )?,
-            )
+                )
+            })
+            .await
         }
     }
 }
@@ -98,11 +94,10 @@ pub struct EmailForm {
 
 /// `POST /account/email`.
 pub async fn change_email(
-    req: HttpRequest,
-    visitor: Visitor,
+    SignedIn { visitor, account }: SignedIn,
     form: web::Form<EmailForm>,
 ) -> Result<HttpResponse, AppError> {
-    let user_id = visitor.require_account(&req)?.user.id.clone();
+    let user_id = account.user.id.clone();
     match settings::change_email(
         &visitor.state,
         &user_id,
@@ -113,11 +108,10 @@ pub async fn change_email(
     {
         Ok(_) => Ok(redirect_with_notice("/account", "email_sent")),
         Err(e) => {
-            let (status, errors) = form_errors(e)?;
-            render_with_status(
-                status,
-                &page(&visitor, None, errors, None, form.into_inner().email)?,
-            )
+            form_with_errors(e, async |errors| {
+                page(&visitor, None, errors, None, form.into_inner().email)
+            })
+            .await
         }
     }
 }
@@ -132,11 +126,10 @@ pub struct PasswordForm {
 
 /// `POST /account/password`.
 pub async fn change_password(
-    req: HttpRequest,
-    visitor: Visitor,
+    SignedIn { visitor, account }: SignedIn,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let session = visitor.require_account(&req)?.session.clone();
+    let session = account.session.clone();
     match settings::change_password(
         &visitor.state,
         &session,
@@ -148,18 +141,19 @@ pub async fn change_password(
     {
         Ok(()) => Ok(redirect_with_notice("/account", "password_changed")),
         Err(e) => {
-            let (status, errors) = form_errors(e)?;
-            render_with_status(status, &page(&visitor, None, errors, None, String::new())?)
+            form_with_errors(e, async |errors| {
+                page(&visitor, None, errors, None, String::new())
+            })
+            .await
         }
     }
 }
 
 /// `POST /account/sign-out-everywhere`.
 pub async fn sign_out_everywhere(
-    req: HttpRequest,
-    visitor: Visitor,
+    SignedIn { visitor, account }: SignedIn,
 ) -> Result<HttpResponse, AppError> {
-    let session = visitor.require_account(&req)?.session.clone();
+    let session = account.session.clone();
     sessions::sign_out_everywhere(&visitor.state, &session, &visitor.client).await?;
     let mut response = redirect_with_notice("/login", "signed_out_everywhere");
     response
@@ -178,11 +172,10 @@ pub struct DeleteForm {
 
 /// `POST /account/delete`.
 pub async fn delete(
-    req: HttpRequest,
-    visitor: Visitor,
+    SignedIn { visitor, account }: SignedIn,
     form: web::Form<DeleteForm>,
 ) -> Result<HttpResponse, AppError> {
-    let user_id = visitor.require_account(&req)?.user.id.clone();
+    let user_id = account.user.id.clone();
     match settings::delete_account(
         &visitor.state,
         &user_id,
@@ -199,8 +192,10 @@ pub async fn delete(
             Ok(response)
         }
         Err(e) => {
-            let (status, errors) = form_errors(e)?;
-            render_with_status(status, &page(&visitor, None, errors, None, String::new())?)
+            form_with_errors(e, async |errors| {
+                page(&visitor, None, errors, None, String::new())
+            })
+            .await
         }
     }
 }

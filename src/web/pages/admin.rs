@@ -1,12 +1,11 @@
 //! `/admin/…`: the platform admin's pages. Every handler takes a [`PlatformAdmin`], so anyone
 //! else gets 404 on every admin route.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{NoticeQuery, form_errors, redirect_with_notice, render_with_status};
+use super::{NoticeQuery, form_with_errors, redirect_with_notice};
 use crate::admin::charts;
 use crate::admin::platform_metrics::{self, PlatformMetrics};
 use crate::admin::tenants::{self, TenantDetail, TenantRow};
@@ -205,9 +204,10 @@ async fn after_action(
             notice,
         )),
         Err(e) => {
-            let (status, errors): (StatusCode, FieldErrors) = form_errors(e)?;
-            let page = tenant_page(admin, id, None, form_name, typed, errors).await?;
-            render_with_status(status, &page)
+            form_with_errors(e, async |errors| {
+                tenant_page(admin, id, None, form_name, typed, errors).await
+            })
+            .await
         }
     }
 }

@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{NoticeQuery, form_errors, render_with_status};
-use crate::bots::bot_config::{self, LANGUAGES, SettingsInput};
-use crate::bots::presets::config::BotConfig;
+use crate::bots::behaviour::BotConfig;
+use crate::bots::settings::{self, LANGUAGES, SettingsInput};
 use crate::validation::FieldErrors;
 use crate::web::auth::Member;
 use crate::web::layout::Layout;
@@ -47,8 +47,8 @@ impl SettingsForm {
         Self {
             bot_id: bot_id.to_owned(),
             csrf: member.visitor.csrf.clone(),
-            keywords: bot_config::keywords_text(&config),
-            menu: bot_config::menu_text(&config),
+            keywords: settings::keywords_text(&config),
+            menu: settings::menu_text(&config),
             config,
             languages: LANGUAGES.to_vec(),
             errors: FieldErrors::new(),
@@ -80,7 +80,7 @@ async fn settings_page(
     id: &str,
     notice: Option<&str>,
 ) -> Result<SettingsPage, AppError> {
-    let (bot, stored) = bot_config::for_bot(&member.visitor.state, &member.scope, id).await?;
+    let (bot, stored) = settings::for_bot(&member.visitor.state, &member.scope, id).await?;
     Ok(SettingsPage {
         layout: member
             .visitor
@@ -162,44 +162,44 @@ pub async fn save(
     fields: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let state = &member.visitor.state;
-    let (bot, stored) = bot_config::for_bot(state, &member.scope, &id).await?;
+    let (bot, stored) = settings::for_bot(state, &member.scope, &id).await?;
     let input = settings_input(&fields, stored.config.commands.len());
-    let (status, form) =
-        match bot_config::update(state, &member.scope, &bot.id, input.clone()).await {
-            Ok(config) => {
-                let mut form = SettingsForm::new(&member, &bot.id, config);
-                form.saved = true;
-                (StatusCode::OK, form)
-            }
-            Err(e) => {
-                let (status, errors) = form_errors(e)?;
-                // Show what was typed, not what is stored.
-                let mut shown = stored.config.clone();
-                shown.prefix = input.prefix;
-                shown.language = input.language;
-                shown.welcome = input.welcome;
-                shown.hours.enabled = input.hours_enabled;
-                shown.hours.utc_offset = input.utc_offset;
-                shown.hours.days = input.days;
-                shown.hours.open = input.open;
-                shown.hours.close = input.close;
-                shown.away_message = input.away_message;
-                shown.fallback = input.fallback;
-                shown.anti_link = input.anti_link;
-                for (command, (enabled, reply)) in shown.commands.iter_mut().zip(input.commands) {
-                    command.enabled = enabled;
-                    if command.action.is_none() {
-                        command.reply = reply;
-                    }
+    let (status, form) = match settings::update(state, &member.scope, &bot.id, input.clone()).await
+    {
+        Ok(config) => {
+            let mut form = SettingsForm::new(&member, &bot.id, config);
+            form.saved = true;
+            (StatusCode::OK, form)
+        }
+        Err(e) => {
+            let (status, errors) = form_errors(e)?;
+            // Show what was typed, not what is stored.
+            let mut shown = stored.config.clone();
+            shown.prefix = input.prefix;
+            shown.language = input.language;
+            shown.welcome = input.welcome;
+            shown.hours.enabled = input.hours_enabled;
+            shown.hours.utc_offset = input.utc_offset;
+            shown.hours.days = input.days;
+            shown.hours.open = input.open;
+            shown.hours.close = input.close;
+            shown.away_message = input.away_message;
+            shown.fallback = input.fallback;
+            shown.anti_link = input.anti_link;
+            for (command, (enabled, reply)) in shown.commands.iter_mut().zip(input.commands) {
+                command.enabled = enabled;
+                if command.action.is_none() {
+                    command.reply = reply;
                 }
-                shown.menu.title = input.menu_title;
-                let mut form = SettingsForm::new(&member, &bot.id, shown);
-                form.keywords = input.keywords;
-                form.menu = input.menu;
-                form.errors = errors;
-                (status, form)
             }
-        };
+            shown.menu.title = input.menu_title;
+            let mut form = SettingsForm::new(&member, &bot.id, shown);
+            form.keywords = input.keywords;
+            form.menu = input.menu;
+            form.errors = errors;
+            (status, form)
+        }
+    };
     if is_htmx(&req) {
         // htmx swaps only successful responses: the errors come back with 200.
         return render(&form);
@@ -224,7 +224,7 @@ pub async fn add_command(
     form: web::Form<CommandForm>,
 ) -> Result<HttpResponse, AppError> {
     let state = &member.visitor.state;
-    match bot_config::add_custom_command(
+    match settings::add_custom_command(
         state,
         &member.scope,
         &id,

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{NoticeQuery, form_errors, redirect_with_notice, render_with_status};
+use super::{NoticeQuery, form_errors, form_with_errors, redirect_with_notice, render_with_status};
 use crate::billing::entitlements::Denial;
 use crate::bots::model::{self, Bot, BotStatus, BotTransport};
 use crate::bots::sandbox_phones;
@@ -112,11 +112,10 @@ pub async fn create(member: Member, form: web::Form<NewBotForm>) -> Result<HttpR
             render_with_status(StatusCode::FORBIDDEN, &page)
         }
         Err(e) => {
-            let (status, errors) = form_errors(e)?;
-            render_with_status(
-                status,
-                &bots_page(&member, None, form.into_inner().name, errors).await?,
-            )
+            form_with_errors(e, async |errors| {
+                bots_page(&member, None, form.into_inner().name, errors).await
+            })
+            .await
         }
     }
 }
@@ -269,11 +268,10 @@ pub async fn rename(
     match model::rename(&member.visitor.state, &member.scope, &id, &form.name).await {
         Ok(()) => Ok(redirect_with_notice("/bots", "bot_renamed")),
         Err(e) => {
-            let (status, errors) = form_errors(e)?;
-            render_with_status(
-                status,
-                &bots_page(&member, None, String::new(), errors).await?,
-            )
+            form_with_errors(e, async |errors| {
+                bots_page(&member, None, String::new(), errors).await
+            })
+            .await
         }
     }
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{NoticeQuery, form_errors, redirect_with_notice, render_with_status};
+use super::{NoticeQuery, form_with_errors, redirect_with_notice, render_with_status};
 use crate::tenancy::Role;
 use crate::tenants::invitations::{self, Invitation};
 use crate::tenants::members::{self, MemberView};
@@ -109,9 +109,10 @@ pub async fn invite(member: Member, form: web::Form<InviteForm>) -> Result<HttpR
             render_with_status(StatusCode::OK, &page)
         }
         Err(e) => {
-            let (status, errors) = form_errors(e)?;
-            let page = page(&member, None, form, errors, None).await?;
-            render_with_status(status, &page)
+            form_with_errors(e, async |errors| {
+                page(&member, None, form, errors, None).await
+            })
+            .await
         }
     }
 }

@@ -15,7 +15,7 @@ pub mod passwords;
 pub mod sandbox;
 pub mod sign_in;
 pub mod sign_up;
-pub mod templates;
+pub mod template_picker;
 pub mod workspace;
 
 use actix_web::HttpResponse;
@@ -58,6 +58,17 @@ pub fn form_errors(e: ServiceError) -> Result<(StatusCode, FieldErrors), AppErro
         )),
         other => Err(other.into()),
     }
+}
+
+/// Show a form again with what was wrong, keeping what was typed: a validation or rate-limit
+/// error becomes the page `with_errors` builds from the field errors (422 or 429); any other
+/// error goes up as it is.
+pub async fn form_with_errors<T: askama::Template>(
+    e: ServiceError,
+    with_errors: impl AsyncFnOnce(FieldErrors) -> Result<T, AppError>,
+) -> Result<HttpResponse, AppError> {
+    let (status, errors) = form_errors(e)?;
+    render_with_status(status, &with_errors(errors).await?)
 }
 
 /// A 303 to `path` with a notice for the next page.

@@ -6,8 +6,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::bots::{PairStatus, pair_status};
-use super::templates::TemplateCards;
-use super::{NoticeQuery, form_errors, render_with_status};
+use super::template_picker::TemplateCards;
+use super::{NoticeQuery, form_with_errors};
 use crate::billing::entitlements::UPGRADE_PATH;
 use crate::billing::plans::{self, Plan};
 use crate::bots::{model, picker};
@@ -170,12 +170,11 @@ pub async fn submit(
             Ok(redirect(&format!("/onboarding/{}", next.as_str())))
         }
         Err(e) => {
-            let (status, errors) = form_errors(e)?;
             let value = Some(form.into_inner().name);
-            render_with_status(
-                status,
-                &wizard_page(&member, step, value, errors, None).await?,
-            )
+            form_with_errors(e, async |errors| {
+                wizard_page(&member, step, value, errors, None).await
+            })
+            .await
         }
     }
 }

@@ -5,10 +5,10 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{NoticeQuery, form_errors, redirect_with_notice, render_with_status};
+use super::{NoticeQuery, form_errors, form_with_errors, redirect_with_notice, render_with_status};
 use crate::accounts::email_links;
 use crate::validation::FieldErrors;
-use crate::web::auth::Visitor;
+use crate::web::auth::{SignedIn, Visitor};
 use crate::web::layout::Layout;
 use crate::web::{AppError, render};
 
@@ -49,15 +49,14 @@ pub async fn forgot_submit(
     match email_links::request_password_reset(&visitor.state, &form.email).await {
         Ok(()) => Ok(redirect_with_notice("/password/forgot", "reset_sent")),
         Err(e) => {
-            let (status, errors) = form_errors(e)?;
-            render_with_status(
-                status,
-                &ForgotPage {
+            form_with_errors(e, async |errors| {
+                Ok(ForgotPage {
                     layout: visitor.layout("Reset your password"),
                     form,
                     errors,
-                },
-            )
+                })
+            })
+            .await
         }
     }
 }
@@ -162,10 +161,8 @@ pub async fn verify_email(
 
 /// `POST /verify-email/resend`.
 pub async fn resend_verification(
-    visitor: Visitor,
-    req: actix_web::HttpRequest,
+    SignedIn { visitor, account }: SignedIn,
 ) -> Result<HttpResponse, AppError> {
-    let account = visitor.require_account(&req)?;
     if !account.user.is_verified() {
         email_links::send_verification(&visitor.state, &account.user.id, &account.user.email)
             .await?;

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{form_errors, render_with_status};
+use super::form_with_errors;
 use crate::accounts::sessions;
 use crate::accounts::signup::{self, SignUp};
 use crate::validation::FieldErrors;
@@ -91,15 +91,14 @@ pub async fn submit(
             signed_in_redirect(next, token, false, &state)
         }
         Err(e) => {
-            let (status, errors) = form_errors(e)?;
-            render_with_status(
-                status,
-                &SignUpPage {
+            form_with_errors(e, async |errors| {
+                Ok(SignUpPage {
                     layout: visitor.layout("Create your account"),
                     form,
                     errors,
-                },
-            )
+                })
+            })
+            .await
         }
     }
 }

@@ -1,16 +1,16 @@
 //! The workspace itself: settings, rename, delete, audit log, switching, creating.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{NoticeQuery, form_errors, redirect_with_notice, render_with_status};
+use super::{NoticeQuery, form_errors, form_with_errors, redirect_with_notice, render_with_status};
 use crate::accounts::sessions;
 use crate::tenants::audit::{self, AuditEvent};
 use crate::tenants::workspaces;
 use crate::validation::FieldErrors;
-use crate::web::auth::{Member, Visitor};
+use crate::web::auth::{Member, SignedIn};
 use crate::web::layout::Layout;
 use crate::web::{AppError, render};
 
@@ -69,11 +69,10 @@ pub async fn rename(member: Member, form: web::Form<RenameForm>) -> Result<HttpR
     {
         Ok(()) => Ok(redirect_with_notice("/workspace/settings", "renamed")),
         Err(e) => {
-            let (status, errors) = form_errors(e)?;
-            render_with_status(
-                status,
-                &settings_page(&member, None, Some(form.into_inner().name), errors).await?,
-            )
+            form_with_errors(e, async |errors| {
+                settings_page(&member, None, Some(form.into_inner().name), errors).await
+            })
+            .await
         }
     }
 }
@@ -89,8 +88,10 @@ pub async fn delete(member: Member, form: web::Form<DeleteForm>) -> Result<HttpR
     match workspaces::delete(&member.visitor.state, &member.scope, &form.confirmation).await {
         Ok(()) => Ok(redirect_with_notice("/dashboard", "workspace_deleted")),
         Err(e) => {
-            let (status, errors) = form_errors(e)?;
-            render_with_status(status, &settings_page(&member, None, None, errors).await?)
+            form_with_errors(e, async |errors| {
+                settings_page(&member, None, None, errors).await
+            })
+            .await
         }
     }
 }
@@ -124,11 +125,9 @@ pub struct SwitchForm {
 
 /// `POST /workspaces/switch`: only to a workspace the person belongs to; any other id is 404.
 pub async fn switch(
-    req: HttpRequest,
-    visitor: Visitor,
+    SignedIn { visitor, account }: SignedIn,
     form: web::Form<SwitchForm>,
 ) -> Result<HttpResponse, AppError> {
-    let account = visitor.require_account(&req)?;
     if !account
         .workspaces
         .iter()
@@ -149,8 +148,7 @@ struct NewWorkspacePage {
 }
 
 /// `GET /workspaces/new`.
-pub async fn new_form(req: HttpRequest, visitor: Visitor) -> Result<HttpResponse, AppError> {
-    visitor.require_account(&req)?;
+pub async fn new_form(SignedIn { visitor, .. }: SignedIn) -> Result<HttpResponse, AppError> {
     render(&NewWorkspacePage {
         layout: visitor.layout("New workspace"),
         name: String::new(),
@@ -166,11 +164,9 @@ pub struct NewWorkspaceForm {
 
 /// `POST /workspaces/new`: create it and put it in view.
 pub async fn create(
-    req: HttpRequest,
-    visitor: Visitor,
+    SignedIn { visitor, account }: SignedIn,
     form: web::Form<NewWorkspaceForm>,
 ) -> Result<HttpResponse, AppError> {
-    let account = visitor.require_account(&req)?;
     match workspaces::create(&visitor.state, &account.user.id, &form.workspace_name).await {
         Ok(tenant_id) => {
             sessions::switch_tenant(&visitor.state, &account.session, &tenant_id).await?;

@@ -5,8 +5,8 @@
 use chrono::Utc;
 use diesel::prelude::*;
 
+use super::behaviour::{BotConfig, CommandDef, KeywordReply, MenuItem};
 use super::model;
-use super::presets::config::{BotConfig, CommandDef, KeywordReply, MenuItem};
 use super::presets::{self, Template};
 use super::router::hours;
 use crate::billing::entitlements::{self, Action, Decision};

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::{form_errors, redirect_with_notice, render_with_status};
 use crate::bots::model::{self, Bot};
 use crate::bots::picker::{self, TemplateCard};
-use crate::bots::{bot_config, presets};
+use crate::bots::{presets, settings};
 use crate::validation::FieldErrors;
 use crate::web::auth::Member;
 use crate::web::layout::Layout;
@@ -103,7 +103,7 @@ pub struct ApplyForm {
 pub async fn apply(member: Member, form: web::Form<ApplyForm>) -> Result<HttpResponse, AppError> {
     let state = &member.visitor.state;
     let reset = form.reset.is_some();
-    match bot_config::apply_template(state, &member.scope, &form.bot_id, &form.template_id, reset)
+    match settings::apply_template(state, &member.scope, &form.bot_id, &form.template_id, reset)
         .await
     {
         Ok(()) => Ok(redirect_with_notice(
