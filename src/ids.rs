@@ -60,6 +60,16 @@ macro_rules! id_type {
             }
         }
 
+        // Reading an id as text is always fine (a URL, a log line, a query); making one from
+        // text is explicit (`From`), so one kind of id cannot be passed for another.
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0

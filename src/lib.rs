@@ -1,7 +1,8 @@
 //! WhatsDeX: a multi-tenant WhatsApp bot platform in one binary.
 //!
-//! The design map (DESIGN.md): `cli` and `config` start things, `db` and `cache` hold state,
-//! `billing` owns plans, `web` answers HTTP, `server` ties them together for `serve`.
+//! The map is `docs/ARCHITECTURE.md`: three floors (ground → domains → edges), the modules on
+//! each, and how a message, a Stripe event and a page request travel. `floors` keeps the rule
+//! that imports only go down.
 
 pub mod accounts;
 pub mod admin;

@@ -166,7 +166,7 @@ pub async fn name_bot(ctx: &Context, scope: &TenantScope, name: &str) -> Service
             model::rename(ctx, scope, &id, name).await?;
             id
         }
-        _ => model::create(ctx, scope, name).await?.id,
+        _ => model::create(ctx, scope, name).await?.id.into(),
     };
     go_to(ctx, scope, Step::Template, Some(bot_id)).await
 }

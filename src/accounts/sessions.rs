@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::db::RowScope;
 use crate::db::schema::sessions;
 use crate::error::{ServiceError, ServiceResult};
-use crate::ids::{new_token, token_hash};
+use crate::ids::{TenantId, UserId, new_token, token_hash};
 use crate::tenants::audit::{self, Action, ClientInfo};
 
 /// How long a session lives, by whether "keep me signed in" was ticked.
@@ -53,9 +53,9 @@ const CACHE_FOR: StdDuration = StdDuration::from_secs(60);
 pub struct Session {
     /// SHA-256 of the cookie token.
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     /// The workspace in view.
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
     pub remember: bool,
     pub created_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
@@ -77,8 +77,8 @@ fn cache_key(id: &str) -> String {
 /// Start a session for `user_id`; returns the cookie token and the session.
 pub async fn start(
     ctx: &Context,
-    user_id: &str,
-    tenant_id: Option<String>,
+    user_id: &UserId,
+    tenant_id: Option<TenantId>,
     remember: bool,
     client: &ClientInfo,
 ) -> ServiceResult<(String, Session)> {

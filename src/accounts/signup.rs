@@ -8,7 +8,7 @@ use super::{email_links, hash_password, password};
 use crate::context::Context;
 use crate::db::RowScope;
 use crate::error::{ServiceError, ServiceResult};
-use crate::ids::new_id;
+use crate::ids::{TenantId, UserId};
 use crate::tenants::audit::{self, Action, ClientInfo};
 use crate::tenants::{invitations, workspaces};
 use crate::validation::{FieldErrors, normalize_email, normalize_name};
@@ -27,8 +27,8 @@ pub struct SignUp {
 /// The new account and the workspace it lands in.
 #[derive(Debug, Clone)]
 pub struct SignedUp {
-    pub user_id: String,
-    pub tenant_id: String,
+    pub user_id: UserId,
+    pub tenant_id: TenantId,
 }
 
 /// The message for an email that already has an account.
@@ -74,7 +74,7 @@ pub async fn sign_up(ctx: &Context, form: SignUp, client: &ClientInfo) -> Servic
                     return Err(ServiceError::invalid("email", EMAIL_TAKEN));
                 }
                 let now = Utc::now().naive_utc();
-                let user_id = new_id();
+                let user_id = UserId::generate();
                 diesel::RunQueryDsl::execute(
                     diesel::insert_into(crate::db::schema::users::table).values(NewUser {
                         id: &user_id,

@@ -5,13 +5,14 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::schema::users;
+use crate::ids::UserId;
 
 /// A person who can sign in. `Debug` leaves out the password hash.
 #[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub password_hash: String,

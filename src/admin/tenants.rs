@@ -17,6 +17,8 @@ use crate::db::schema::{
 };
 use crate::db::{DbConn, RowScope};
 use crate::error::{ServiceError, ServiceResult};
+use crate::ids::{BotId, UserId};
+use crate::tenancy::Role;
 use crate::tenants::audit::{self, Action, AuditEvent, ClientInfo};
 
 /// Tenants per page of the list.
@@ -25,7 +27,7 @@ pub const PAGE_SIZE: i64 = 50;
 /// The platform admin acting, for the audit trail.
 #[derive(Debug, Clone)]
 pub struct AdminActor {
-    pub user_id: String,
+    pub user_id: UserId,
     pub client: ClientInfo,
 }
 
@@ -295,18 +297,18 @@ pub async fn suspend(
     actor: &AdminActor,
     tenant_id: &str,
     raw_reason: &str,
-) -> ServiceResult<Vec<String>> {
+) -> ServiceResult<Vec<BotId>> {
     let reason = reason(raw_reason)?;
     let (id, actor_id, client) = (
         tenant_id.to_owned(),
         actor.user_id.clone(),
         actor.client.clone(),
     );
-    let stopped: Vec<String> = ctx
+    let stopped: Vec<BotId> = ctx
         .db
         .transaction(
             RowScope::across_tenants("a platform admin suspends any workspace"),
-            move |conn| -> ServiceResult<Vec<String>> {
+            move |conn| -> ServiceResult<Vec<BotId>> {
                 if !exists_in(conn, &id)? {
                     return Err(ServiceError::NotFound);
                 }
@@ -319,18 +321,18 @@ pub async fn suspend(
                     ))
                     .execute(conn)?;
                 // Every bot stops (an unpaired one shows a QR code); paired ones say why.
-                let all: Vec<String> = bots::table
+                let all: Vec<BotId> = bots::table
                     .filter(bots::tenant_id.eq(&id))
                     .select(bots::id)
                     .load(conn)?;
                 diesel::update(
                     bots::table
                         .filter(bots::tenant_id.eq(&id))
-                        .filter(bots::status.ne(BotStatus::LoggedOut.as_str()))
+                        .filter(bots::status.ne(BotStatus::LoggedOut))
                         .filter(bots::owner_number.is_not_null()),
                 )
                 .set((
-                    bots::status.eq(BotStatus::Error.as_str()),
+                    bots::status.eq(BotStatus::Error),
                     bots::status_reason.eq(Some(SUSPENDED_BOT_REASON)),
                     bots::updated_at.eq(now),
                 ))
@@ -359,18 +361,18 @@ pub async fn unsuspend(
     actor: &AdminActor,
     tenant_id: &str,
     raw_reason: &str,
-) -> ServiceResult<Vec<String>> {
+) -> ServiceResult<Vec<BotId>> {
     let reason = reason(raw_reason)?;
     let (id, actor_id, client) = (
         tenant_id.to_owned(),
         actor.user_id.clone(),
         actor.client.clone(),
     );
-    let restart: Vec<String> = ctx
+    let restart: Vec<BotId> = ctx
         .db
         .transaction(
             RowScope::across_tenants("a platform admin lifts any suspension"),
-            move |conn| -> ServiceResult<Vec<String>> {
+            move |conn| -> ServiceResult<Vec<BotId>> {
                 if !exists_in(conn, &id)? {
                     return Err(ServiceError::NotFound);
                 }
@@ -382,9 +384,9 @@ pub async fn unsuspend(
                         tenants::updated_at.eq(now),
                     ))
                     .execute(conn)?;
-                let paired: Vec<String> = bots::table
+                let paired: Vec<BotId> = bots::table
                     .filter(bots::tenant_id.eq(&id))
-                    .filter(bots::status.ne(BotStatus::LoggedOut.as_str()))
+                    .filter(bots::status.ne(BotStatus::LoggedOut))
                     .filter(bots::owner_number.is_not_null())
                     .select(bots::id)
                     .load(conn)?;
@@ -394,7 +396,7 @@ pub async fn unsuspend(
                         .filter(bots::status_reason.eq(SUSPENDED_BOT_REASON)),
                 )
                 .set((
-                    bots::status.eq(BotStatus::Reconnecting.as_str()),
+                    bots::status.eq(BotStatus::Reconnecting),
                     bots::status_reason.eq(None::<String>),
                     bots::updated_at.eq(now),
                 ))
@@ -495,7 +497,7 @@ pub async fn resend_verification(
                 let owners: Vec<(String, String)> = memberships::table
                     .inner_join(users::table)
                     .filter(memberships::tenant_id.eq(&id))
-                    .filter(memberships::role.eq("owner"))
+                    .filter(memberships::role.eq(Role::Owner))
                     .filter(users::email_verified_at.is_null())
                     .select((users::id, users::email))
                     .load(conn)?;

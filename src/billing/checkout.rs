@@ -94,7 +94,7 @@ pub async fn start_checkout(
         return open_portal(ctx, scope).await;
     }
     let tenant_id = scope.tenant_id();
-    let metadata = HashMap::from([("tenant_id".to_owned(), tenant_id.to_owned())]);
+    let metadata = HashMap::from([("tenant_id".to_owned(), tenant_id.to_string())]);
     let mut subscription_data = CreateCheckoutSessionSubscriptionData::new();
     subscription_data.metadata = Some(metadata.clone());
     let mut line = CreateCheckoutSessionLineItems::new();
@@ -103,7 +103,7 @@ pub async fn start_checkout(
     let mut request = CreateCheckoutSession::new()
         .mode(CheckoutSessionMode::Subscription)
         .line_items(vec![line])
-        .client_reference_id(tenant_id)
+        .client_reference_id(tenant_id.as_str())
         .metadata(metadata)
         .subscription_data(subscription_data)
         .success_url(ctx.link(&format!("{RETURN_PATH}?checkout=success")))

@@ -11,6 +11,7 @@ use super::plans::Plan;
 use crate::config::BillingConfig;
 use crate::db::DbConn;
 use crate::db::schema::{bots, plans, subscriptions};
+use crate::ids::BotId;
 
 /// The plan of a workspace without a subscription.
 pub const FREE_PLAN_ID: &str = "free";
@@ -348,10 +349,10 @@ fn set_status_in(conn: &mut DbConn, tenant_id: &str, status: Status) -> QueryRes
 /// Bots paused and resumed by [`apply_bot_limit_in`].
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BotChanges {
-    pub paused: Vec<String>,
-    pub resumed: Vec<String>,
+    pub paused: Vec<BotId>,
+    pub resumed: Vec<BotId>,
     /// The resumed bots that are paired: their tasks start again.
-    pub to_start: Vec<String>,
+    pub to_start: Vec<BotId>,
 }
 
 impl BotChanges {
@@ -366,7 +367,7 @@ impl BotChanges {
 /// Make the workspace's bots fit its plan: the oldest `max_bots` run, the others are paused.
 pub fn apply_bot_limit_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<BotChanges> {
     let plan = current_plan_of(conn, tenant_id)?;
-    let all: Vec<(String, bool, bool)> = bots::table
+    let all: Vec<(BotId, bool, bool)> = bots::table
         .filter(bots::tenant_id.eq(tenant_id))
         .order((bots::created_at.asc(), bots::id.asc()))
         .select((

@@ -92,7 +92,7 @@ pub async fn run_once(ctx: &Context) -> Result<(Vec<Lapsed>, BotChanges), DbErro
                         .inner_join(users::table)
                         .inner_join(tenants::table)
                         .filter(memberships::tenant_id.eq(&tenant_id))
-                        .filter(memberships::role.eq(Role::Owner.as_str()))
+                        .filter(memberships::role.eq(Role::Owner))
                         .select((users::email, tenants::name))
                         .first(conn)
                         .optional()?;

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::model::Bot;
 use crate::billing::entitlements;
+use crate::bots::messages::MessageDirection;
 use crate::context::Context;
 use crate::db::schema::{bots, contacts, messages};
 use crate::error::ServiceResult;
@@ -87,7 +88,7 @@ pub async fn load(ctx: &Context, scope: &TenantScope) -> ServiceResult<Dashboard
             }
             let messages_this_month: i64 = messages::table
                 .filter(messages::tenant_id.eq(&tenant_id))
-                .filter(messages::direction.eq("in"))
+                .filter(messages::direction.eq(MessageDirection::In))
                 .filter(messages::created_at.ge(month))
                 .count()
                 .get_result(conn)?;

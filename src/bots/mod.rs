@@ -7,6 +7,7 @@ pub mod conversation;
 pub mod dashboard;
 pub mod failures;
 pub mod lease;
+pub mod messages;
 pub mod model;
 pub mod outbox;
 pub mod picker;

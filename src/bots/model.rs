@@ -12,12 +12,13 @@ use crate::context::Context;
 use crate::db::schema::bots;
 use crate::db::{Db, DbConn, DbError, RowScope};
 use crate::error::{ServiceError, ServiceResult};
-use crate::ids::new_id;
+use crate::ids::{BotId, TenantId, new_id};
 use crate::tenancy::TenantScope;
 use crate::validation::normalize_name;
 
 /// Where a bot is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum BotStatus {
     /// Created; no phone has scanned its QR code yet.
     Unpaired,
@@ -85,6 +86,8 @@ impl FromStr for BotStatus {
     }
 }
 
+crate::stored_as_text!(BotStatus);
+
 impl fmt::Display for BotStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
@@ -96,11 +99,11 @@ impl fmt::Display for BotStatus {
 #[diesel(table_name = bots)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct Bot {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: BotId,
+    pub tenant_id: TenantId,
     pub name: String,
-    pub transport: String,
-    pub status: String,
+    pub transport: TransportKind,
+    pub status: BotStatus,
     pub status_reason: Option<String>,
     pub owner_number: Option<String>,
     pub paired_at: Option<NaiveDateTime>,
@@ -113,9 +116,9 @@ pub struct Bot {
 }
 
 impl Bot {
-    /// The status, read leniently (an unknown value reads as an error).
+    /// The status.
     pub fn status(&self) -> BotStatus {
-        self.status.parse().unwrap_or(BotStatus::Error)
+        self.status
     }
 
     /// Whether a phone has paired it.
@@ -171,7 +174,7 @@ pub fn set_owner_in(conn: &mut DbConn, id: &str, owner_number: &str) -> QueryRes
         .set((
             bots::owner_number.eq(Some(owner_number)),
             bots::paired_at.eq(Some(now)),
-            bots::status.eq(BotStatus::Connected.as_str()),
+            bots::status.eq(BotStatus::Connected),
             bots::status_reason.eq(None::<String>),
             bots::updated_at.eq(now),
         ))
@@ -218,7 +221,7 @@ pub fn runnable_in(conn: &mut DbConn) -> QueryResult<Vec<Bot>> {
         .inner_join(crate::db::schema::tenants::table)
         .filter(crate::db::schema::tenants::suspended_at.is_null())
         .filter(bots::owner_number.is_not_null())
-        .filter(bots::status.ne(BotStatus::LoggedOut.as_str()))
+        .filter(bots::status.ne(BotStatus::LoggedOut))
         .filter(bots::paused_for_plan.eq(false))
         .select(Bot::as_select())
         .load(conn)
@@ -255,37 +258,45 @@ pub async fn find(ctx: &Context, scope: &TenantScope, id: &str) -> ServiceResult
         .ok_or(ServiceError::NotFound)
 }
 
-/// How a bot reaches WhatsApp.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BotTransport {
+/// How a bot reaches WhatsApp. Stored as text; the column also admits `cloud`, kept for the
+/// Cloud API transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum TransportKind {
     /// The built-in phone simulator.
     Sandbox,
     /// WhatsApp Web multi-device: a real phone scans the QR code.
-    Web,
+    WhatsappWeb,
 }
 
-impl BotTransport {
+impl TransportKind {
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Sandbox => "sandbox",
-            Self::Web => "web",
-        }
-    }
-
-    /// From a form value; anything unknown is refused.
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "sandbox" => Some(Self::Sandbox),
-            "web" => Some(Self::Web),
-            _ => None,
+            Self::WhatsappWeb => "web",
         }
     }
 }
 
+impl FromStr for TransportKind {
+    type Err = String;
+
+    /// From a stored or submitted name; anything unknown is refused.
+    fn from_str(raw: &str) -> Result<Self, String> {
+        match raw {
+            "sandbox" => Ok(Self::Sandbox),
+            "web" => Ok(Self::WhatsappWeb),
+            other => Err(format!("unknown transport `{other}`")),
+        }
+    }
+}
+
+crate::stored_as_text!(TransportKind);
+
 /// Create a sandbox bot in the scope's workspace (owners and admins). It starts unpaired.
 pub async fn create(ctx: &Context, scope: &TenantScope, raw_name: &str) -> ServiceResult<Bot> {
-    create_with_transport(ctx, scope, raw_name, BotTransport::Sandbox).await
+    create_with_transport(ctx, scope, raw_name, TransportKind::Sandbox).await
 }
 
 /// Create a bot on `transport` in the scope's workspace (owners and admins).
@@ -293,7 +304,7 @@ pub async fn create_with_transport(
     ctx: &Context,
     scope: &TenantScope,
     raw_name: &str,
-    transport: BotTransport,
+    transport: TransportKind,
 ) -> ServiceResult<Bot> {
     if !scope.role().can_edit_workspace() {
         return Err(ServiceError::Forbidden(
@@ -318,7 +329,7 @@ pub async fn create_with_transport(
                     bots::tenant_id.eq(&tenant_id),
                     bots::name.eq(&name),
                     bots::transport.eq(transport.as_str()),
-                    bots::status.eq(BotStatus::Unpaired.as_str()),
+                    bots::status.eq(BotStatus::Unpaired),
                     bots::created_at.eq(now),
                     bots::updated_at.eq(now),
                 ))
@@ -377,7 +388,7 @@ pub async fn unpair(
                 .set((
                     bots::owner_number.eq(None::<String>),
                     bots::paired_at.eq(None::<NaiveDateTime>),
-                    bots::status.eq(BotStatus::Unpaired.as_str()),
+                    bots::status.eq(BotStatus::Unpaired),
                     bots::status_reason.eq(None::<String>),
                     bots::updated_at.eq(Utc::now().naive_utc()),
                 ))

@@ -7,9 +7,10 @@ use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::analytics::rollups::{self, MessageEvent};
+use crate::bots::messages::{MessageDirection, MessageStatus};
 use crate::db::schema::{messages, outbox};
 use crate::db::{Db, DbConn, DbError, RowScope};
-use crate::ids::new_id;
+use crate::ids::{BotId, MessageId, TenantId, new_id};
 
 /// Attempts before an entry is given up (marked failed, kept for inspection).
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -20,8 +21,8 @@ pub const MAX_ATTEMPTS: i32 = 8;
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct OutboxEntry {
     pub id: String,
-    pub tenant_id: String,
-    pub bot_id: String,
+    pub tenant_id: TenantId,
+    pub bot_id: BotId,
     pub to_number: String,
     pub body: String,
     pub attempts: i32,
@@ -30,8 +31,8 @@ pub struct OutboxEntry {
 /// Queue `body` to `to` within the caller's transaction.
 pub fn enqueue_in(
     conn: &mut DbConn,
-    tenant_id: &str,
-    bot_id: &str,
+    tenant_id: &TenantId,
+    bot_id: &BotId,
     to: &str,
     body: &str,
 ) -> QueryResult<String> {
@@ -42,8 +43,8 @@ pub fn enqueue_in(
 /// transaction. The bot task sends it when it comes due.
 pub fn schedule_in(
     conn: &mut DbConn,
-    tenant_id: &str,
-    bot_id: &str,
+    tenant_id: &TenantId,
+    bot_id: &BotId,
     to: &str,
     body: &str,
     at: NaiveDateTime,
@@ -128,14 +129,14 @@ pub async fn mark_sent(db: &Db, entry: &OutboxEntry, wa_message_id: &str) -> Res
         )?;
         diesel::insert_into(messages::table)
             .values((
-                messages::id.eq(new_id()),
+                messages::id.eq(MessageId::generate()),
                 messages::tenant_id.eq(&entry.tenant_id),
                 messages::bot_id.eq(&entry.bot_id),
-                messages::direction.eq("out"),
+                messages::direction.eq(MessageDirection::Out),
                 messages::wa_message_id.eq(&wa_id),
                 messages::contact_number.eq(&entry.to_number),
                 messages::body.eq(&entry.body),
-                messages::status.eq("sent"),
+                messages::status.eq(MessageStatus::Sent),
                 messages::created_at.eq(now),
             ))
             .execute(conn)

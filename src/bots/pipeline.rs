@@ -11,9 +11,10 @@ use super::transport::{Delivery, InboundMessage};
 use crate::analytics::rollups::{self, MessageEvent};
 use crate::billing::entitlements::{self, Action};
 use crate::billing::meter::{Meter, Tally};
+use crate::bots::messages::{MessageDirection, MessageStatus};
 use crate::db::schema::{contacts, messages};
 use crate::db::{Db, DbError, RowScope};
-use crate::ids::new_id;
+use crate::ids::{ContactId, MessageId};
 
 /// What the pipeline did with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,14 +67,14 @@ async fn store_and_route(
         let now = Utc::now().naive_utc();
         let insert = diesel::insert_into(messages::table)
             .values((
-                messages::id.eq(new_id()),
+                messages::id.eq(MessageId::generate()),
                 messages::tenant_id.eq(&bot.tenant_id),
                 messages::bot_id.eq(&bot.id),
-                messages::direction.eq("in"),
+                messages::direction.eq(MessageDirection::In),
                 messages::wa_message_id.eq(&message.id),
                 messages::contact_number.eq(&message.from),
                 messages::body.eq(&message.text),
-                messages::status.eq("received"),
+                messages::status.eq(MessageStatus::Received),
                 messages::created_at.eq(now),
             ))
             .on_conflict((
@@ -92,7 +93,7 @@ async fn store_and_route(
             .get_result(conn)?;
         let contact = diesel::insert_into(contacts::table)
             .values((
-                contacts::id.eq(new_id()),
+                contacts::id.eq(ContactId::generate()),
                 contacts::tenant_id.eq(&bot.tenant_id),
                 contacts::bot_id.eq(&bot.id),
                 contacts::number.eq(&message.from),
@@ -149,11 +150,11 @@ pub async fn record_receipt(
         diesel::update(
             messages::table
                 .filter(messages::bot_id.eq(&bot_id))
-                .filter(messages::direction.eq("out"))
+                .filter(messages::direction.eq(MessageDirection::Out))
                 .filter(messages::wa_message_id.eq(&wa_id))
-                .filter(messages::status.ne("read")),
+                .filter(messages::status.ne(MessageStatus::Read)),
         )
-        .set(messages::status.eq(delivery.as_str()))
+        .set(messages::status.eq(delivery.status()))
         .execute(conn)
         .map(drop)
     })

@@ -14,7 +14,7 @@ use crate::context::Context;
 use crate::db::RowScope;
 use crate::db::schema::{messages, sandbox_phones};
 use crate::error::{ServiceError, ServiceResult};
-use crate::ids::{new_id, new_token, token_hash};
+use crate::ids::{BotId, new_id, new_token, token_hash};
 use crate::tenancy::TenantScope;
 use crate::validation::{FieldErrors, normalize_name};
 
@@ -82,7 +82,7 @@ async fn create_phone(ctx: &Context, bot: &Bot, name: &str, number: &str) -> Ser
 }
 
 /// Hand an event to the bot's task, starting the task if this process does not run it yet.
-async fn deliver(bots: &BotSupervisor, bot_id: &str, event: TransportEvent) -> ServiceResult<()> {
+async fn deliver(bots: &BotSupervisor, bot_id: &BotId, event: TransportEvent) -> ServiceResult<()> {
     let hub: &SandboxHub = bots.sandbox();
     if hub.deliver(bot_id, event.clone()).await.is_ok() {
         return Ok(());

@@ -49,7 +49,7 @@ pub fn load_in(conn: &mut DbConn, bot_id: &str) -> QueryResult<StoredConfig> {
     Ok(match row {
         Some((template_id, config, paused)) => StoredConfig {
             config: serde_json::from_str(&config).unwrap_or_else(|e| {
-                tracing::error!(bot_id, error = %e, "stored bot settings do not parse");
+                tracing::error!(bot_id = %bot_id, error = %e, "stored bot settings do not parse");
                 BotConfig::default()
             }),
             template_id,

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::lease::{self, Leases};
-use super::model::{self, Bot, BotStatus};
+use super::model::{self, Bot, BotStatus, TransportKind};
 use super::outbox;
 use super::pipeline::{self, Outcome};
 use super::transport::sandbox::{SandboxHub, SandboxTransport};
@@ -22,6 +22,7 @@ use crate::billing::subscriptions::BotChanges;
 use crate::cache::Cache;
 use crate::db::{Db, RowScope};
 use crate::encryption::EncryptionKey;
+use crate::ids::BotId;
 
 /// The longest wait between restarts of a failing bot.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -79,11 +80,11 @@ struct Inner {
     encryption_key: Arc<EncryptionKey>,
     web: WebSettings,
     sandbox: SandboxHub,
-    tasks: Mutex<HashMap<String, RunningBot>>,
+    tasks: Mutex<HashMap<BotId, RunningBot>>,
     /// Command channels of the bot runs in progress on this instance.
-    commands: Mutex<HashMap<String, mpsc::Sender<BotCommand>>>,
+    commands: Mutex<HashMap<BotId, mpsc::Sender<BotCommand>>>,
     /// Nudges a bot's task to look at its outbox now.
-    outbox_nudges: Mutex<HashMap<String, Arc<Notify>>>,
+    outbox_nudges: Mutex<HashMap<BotId, Arc<Notify>>>,
 }
 
 /// Runs the bots of this process; cheap to clone.
@@ -153,7 +154,7 @@ impl BotSupervisor {
     }
 
     /// Whether `bot_id` has a running task.
-    pub fn is_running(&self, bot_id: &str) -> bool {
+    pub fn is_running(&self, bot_id: &BotId) -> bool {
         self.inner
             .tasks
             .lock()
@@ -180,7 +181,7 @@ impl BotSupervisor {
     }
 
     /// Start the bot's task unless it runs already (pairing an unpaired bot starts it too).
-    pub fn ensure_running(&self, bot_id: &str) {
+    pub fn ensure_running(&self, bot_id: &BotId) {
         let mut tasks = self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner());
         if tasks.get(bot_id).is_some_and(|t| !t.handle.is_finished()) {
             return;
@@ -195,7 +196,7 @@ impl BotSupervisor {
     }
 
     /// Stop the bot's task and wait for it.
-    pub async fn stop(&self, bot_id: &str) {
+    pub async fn stop(&self, bot_id: &BotId) {
         let running = self
             .inner
             .tasks
@@ -210,7 +211,7 @@ impl BotSupervisor {
 
     /// Carry out what another domain decided about bots (a plan change pauses some and
     /// resumes others, a suspension stops them all): stop `stop`, then start `start`.
-    pub async fn apply(&self, stop: &[String], start: &[String]) {
+    pub async fn apply(&self, stop: &[BotId], start: &[BotId]) {
         for bot_id in stop {
             self.stop(bot_id).await;
         }
@@ -225,7 +226,7 @@ impl BotSupervisor {
     }
 
     /// Unlink the bot from its phone (when it runs here) and stop its task.
-    pub async fn logout_and_stop(&self, bot_id: &str) {
+    pub async fn logout_and_stop(&self, bot_id: &BotId) {
         if let Some(commands) = self.command_channel(bot_id) {
             let _ = commands.send(BotCommand::Logout).await;
         }
@@ -235,7 +236,7 @@ impl BotSupervisor {
     /// Ask the running bot for a code to link by phone number.
     pub async fn request_pair_code(
         &self,
-        bot_id: &str,
+        bot_id: &BotId,
         phone_number: &str,
     ) -> Result<String, PairCodeError> {
         let commands = self
@@ -257,11 +258,11 @@ impl BotSupervisor {
     }
 
     /// The code to type on the phone, while one is valid, and how long it stays valid.
-    pub async fn current_pair_code(&self, bot_id: &str) -> Option<(String, Duration)> {
+    pub async fn current_pair_code(&self, bot_id: &BotId) -> Option<(String, Duration)> {
         self.cached_with_ttl(&pair_code_key(bot_id)).await
     }
 
-    fn command_channel(&self, bot_id: &str) -> Option<mpsc::Sender<BotCommand>> {
+    fn command_channel(&self, bot_id: &BotId) -> Option<mpsc::Sender<BotCommand>> {
         self.inner
             .commands
             .lock()
@@ -290,11 +291,11 @@ impl BotSupervisor {
     }
 
     /// Wake the bot's task to send its outbox now.
-    pub fn nudge_outbox(&self, bot_id: &str) {
+    pub fn nudge_outbox(&self, bot_id: &BotId) {
         self.nudge(bot_id).notify_one();
     }
 
-    fn nudge(&self, bot_id: &str) -> Arc<Notify> {
+    fn nudge(&self, bot_id: &BotId) -> Arc<Notify> {
         self.inner
             .outbox_nudges
             .lock()
@@ -305,7 +306,7 @@ impl BotSupervisor {
     }
 
     /// The QR payload the bot shows now, if pairing, and how long until it is replaced.
-    pub async fn current_qr(&self, bot_id: &str) -> Option<(String, Duration)> {
+    pub async fn current_qr(&self, bot_id: &BotId) -> Option<(String, Duration)> {
         self.cached_with_ttl(&qr_key(bot_id)).await
     }
 
@@ -355,7 +356,7 @@ enum RunEnd {
     Failed(String),
 }
 
-async fn supervise(supervisor: BotSupervisor, bot_id: String, cancel: CancellationToken) {
+async fn supervise(supervisor: BotSupervisor, bot_id: BotId, cancel: CancellationToken) {
     let mut failures = 0u32;
     loop {
         if !wait_for_lease(&supervisor, &bot_id, &cancel).await {
@@ -369,12 +370,12 @@ async fn supervise(supervisor: BotSupervisor, bot_id: String, cancel: Cancellati
                 return;
             }
             RunEnd::LeaseLost => {
-                tracing::warn!(bot_id, "lost the bot's lease to another instance");
+                tracing::warn!(bot_id = %bot_id, "lost the bot's lease to another instance");
                 failures = 0;
             }
             RunEnd::Failed(reason) => {
                 failures += 1;
-                tracing::warn!(bot_id, failures, %reason, "bot task failed; restarting");
+                tracing::warn!(bot_id = %bot_id, failures, %reason, "bot task failed; restarting");
                 crate::telemetry::metrics::bot_task_failed();
                 crate::bots::failures::record_bot_failure(&supervisor.inner.db, &bot_id, &reason)
                     .await;
@@ -394,7 +395,7 @@ async fn supervise(supervisor: BotSupervisor, bot_id: String, cancel: Cancellati
 /// Wait until this instance holds the bot's lease; false when told to stop first.
 async fn wait_for_lease(
     supervisor: &BotSupervisor,
-    bot_id: &str,
+    bot_id: &BotId,
     cancel: &CancellationToken,
 ) -> bool {
     loop {
@@ -406,7 +407,9 @@ async fn wait_for_lease(
         {
             Ok(true) => return true,
             Ok(false) => {}
-            Err(e) => tracing::warn!(bot_id, error = %e, "could not take the bot's lease"),
+            Err(e) => {
+                tracing::warn!(bot_id = %bot_id, error = %e, "could not take the bot's lease")
+            }
         }
         tokio::select! {
             () = cancel.cancelled() => return false,
@@ -418,7 +421,7 @@ async fn wait_for_lease(
 /// Run the bot, renewing its lease; stop the run if the lease is lost.
 async fn run_while_leased(
     supervisor: &BotSupervisor,
-    bot_id: &str,
+    bot_id: &BotId,
     cancel: &CancellationToken,
 ) -> RunEnd {
     let run_cancel = cancel.child_token();
@@ -447,14 +450,14 @@ async fn run_while_leased(
                 }
                 if let Err(e) = kept {
                     // Keep running: the lease lasts a few renewals; a lasting failure lets it lapse.
-                    tracing::warn!(bot_id, error = %e, "could not renew the bot's lease");
+                    tracing::warn!(bot_id = %bot_id, error = %e, "could not renew the bot's lease");
                 }
             }
         }
     }
 }
 
-async fn release(supervisor: &BotSupervisor, bot_id: &str) {
+async fn release(supervisor: &BotSupervisor, bot_id: &BotId) {
     set_running_on(supervisor, bot_id, None).await;
     if let Err(e) = supervisor
         .inner
@@ -462,11 +465,11 @@ async fn release(supervisor: &BotSupervisor, bot_id: &str) {
         .release(bot_id, supervisor.instance())
         .await
     {
-        tracing::warn!(bot_id, error = %e, "could not release the bot's lease");
+        tracing::warn!(bot_id = %bot_id, error = %e, "could not release the bot's lease");
     }
 }
 
-async fn set_running_on(supervisor: &BotSupervisor, bot_id: &str, instance: Option<&str>) {
+async fn set_running_on(supervisor: &BotSupervisor, bot_id: &BotId, instance: Option<&str>) {
     let (id, instance) = (bot_id.to_owned(), instance.map(str::to_owned));
     let result = supervisor
         .inner
@@ -477,13 +480,13 @@ async fn set_running_on(supervisor: &BotSupervisor, bot_id: &str, instance: Opti
         )
         .await;
     if let Err(e) = result {
-        tracing::error!(bot_id, error = %e, "could not record where the bot runs");
+        tracing::error!(bot_id = %bot_id, error = %e, "could not record where the bot runs");
     }
 }
 
 async fn set_status(
     supervisor: &BotSupervisor,
-    bot_id: &str,
+    bot_id: &BotId,
     status: BotStatus,
     reason: Option<&str>,
 ) {
@@ -497,11 +500,11 @@ async fn set_status(
         )
         .await;
     if let Err(e) = result {
-        tracing::error!(bot_id, error = %e, "could not record bot status");
+        tracing::error!(bot_id = %bot_id, error = %e, "could not record bot status");
     }
 }
 
-async fn run_bot(supervisor: BotSupervisor, bot_id: String, cancel: CancellationToken) -> RunEnd {
+async fn run_bot(supervisor: BotSupervisor, bot_id: BotId, cancel: CancellationToken) -> RunEnd {
     let inner = &supervisor.inner;
     let mut bot = match model::find_for_runtime(&inner.db, &bot_id).await {
         Ok(Some(bot)) => bot,
@@ -515,8 +518,8 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: String, cancel: Cancellation
         Err(e) => return RunEnd::Failed(e.to_string()),
     }
     let (events_tx, mut events) = mpsc::channel(256);
-    let transport = match bot.transport.as_str() {
-        "sandbox" => Transport::Sandbox(SandboxTransport::connect(
+    let transport = match bot.transport {
+        TransportKind::Sandbox => Transport::Sandbox(SandboxTransport::connect(
             &bot.id,
             bot.is_paired(),
             &inner.base_url,
@@ -524,7 +527,7 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: String, cancel: Cancellation
             inner.cache.clone(),
             events_tx,
         )),
-        "web" => {
+        TransportKind::WhatsappWeb => {
             let store = SessionStore::new(
                 inner.db.clone(),
                 inner.encryption_key.clone(),
@@ -532,11 +535,10 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: String, cancel: Cancellation
                 &bot.id,
             );
             match WebTransport::connect(store, &inner.web, events_tx).await {
-                Ok(web) => Transport::Web(web),
+                Ok(web) => Transport::WhatsappWeb(web),
                 Err(reason) => return RunEnd::Failed(reason),
             }
         }
-        other => return RunEnd::Failed(format!("transport `{other}` is not available")),
     };
     let (commands_tx, mut commands) = mpsc::channel(8);
     inner
@@ -632,7 +634,7 @@ async fn handle_event(
             }
             if bot.status() != BotStatus::Pairing {
                 set_status(supervisor, &bot.id, BotStatus::Pairing, None).await;
-                bot.status = BotStatus::Pairing.as_str().to_owned();
+                bot.status = BotStatus::Pairing;
             }
         }
         TransportEvent::PairCode { code, valid_for } => {
@@ -658,12 +660,12 @@ async fn handle_event(
             let _ = inner.cache.delete(&pair_code_key(&bot.id)).await;
             transport.paired();
             bot.owner_number = Some(owner_number);
-            bot.status = BotStatus::Connected.as_str().to_owned();
+            bot.status = BotStatus::Connected;
             tracing::info!(bot_id = %bot.id, "bot paired");
         }
         TransportEvent::Connected => {
             set_status(supervisor, &bot.id, BotStatus::Connected, None).await;
-            bot.status = BotStatus::Connected.as_str().to_owned();
+            bot.status = BotStatus::Connected;
         }
         TransportEvent::Message(message) => {
             match pipeline::handle_inbound(&inner.db, &inner.meter, bot, message, &inner.base_url)
@@ -706,7 +708,7 @@ async fn handle_event(
         TransportEvent::Reconnecting { reason } => {
             if bot.status() == BotStatus::Connected {
                 set_status(supervisor, &bot.id, BotStatus::Reconnecting, Some(&reason)).await;
-                bot.status = BotStatus::Reconnecting.as_str().to_owned();
+                bot.status = BotStatus::Reconnecting;
             }
         }
         TransportEvent::LoggedOut => {

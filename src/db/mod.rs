@@ -33,6 +33,37 @@ macro_rules! on_backend {
     };
 }
 
+/// Store an enum as text: `as_str` writes it, `FromStr` reads it back. The enum derives
+/// `diesel::AsExpression` and `diesel::FromSqlRow` with `sql_type = Text`; a CHECK in the
+/// migrations keeps the column to the names the enum knows, on both backends.
+#[macro_export]
+macro_rules! stored_as_text {
+    ($ty:ty) => {
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $ty
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                self.as_str().to_sql(out)
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $ty
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                Ok(String::from_sql(bytes)?.parse::<$ty>()?)
+            }
+        }
+    };
+}
+
 /// Which tenant rows a unit of work may see, for PostgreSQL's row-level security.
 ///
 /// The tenant filter in each query is the first wall; these policies are the second. A

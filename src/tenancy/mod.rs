@@ -7,6 +7,7 @@ mod role;
 pub use self::role::Role;
 
 use crate::db::RowScope;
+use crate::ids::{TenantId, UserId};
 
 /// Proof that a signed-in person is a member of a workspace, with their role there.
 ///
@@ -14,14 +15,14 @@ use crate::db::RowScope;
 /// every service that touches tenant-owned rows takes one and filters on `tenant_id()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantScope {
-    tenant_id: String,
-    user_id: String,
+    tenant_id: TenantId,
+    user_id: UserId,
     role: Role,
 }
 
 impl TenantScope {
     /// For the authentication layer only: a membership that was just read.
-    pub(crate) fn from_membership(tenant_id: String, user_id: String, role: Role) -> Self {
+    pub(crate) fn from_membership(tenant_id: TenantId, user_id: UserId, role: Role) -> Self {
         Self {
             tenant_id,
             user_id,
@@ -30,12 +31,12 @@ impl TenantScope {
     }
 
     /// The workspace.
-    pub fn tenant_id(&self) -> &str {
+    pub fn tenant_id(&self) -> &TenantId {
         &self.tenant_id
     }
 
     /// The signed-in person.
-    pub fn user_id(&self) -> &str {
+    pub fn user_id(&self) -> &UserId {
         &self.user_id
     }
 
@@ -46,6 +47,6 @@ impl TenantScope {
 
     /// The row-level-security scope for this workspace.
     pub fn rows(&self) -> RowScope {
-        RowScope::tenant(self.tenant_id.clone())
+        RowScope::tenant(self.tenant_id.as_str())
     }
 }

@@ -4,7 +4,10 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A member's role. Exactly one owner per workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Role {
     Member,
     Admin,
@@ -73,6 +76,8 @@ impl fmt::Display for Role {
         f.write_str(self.label())
     }
 }
+
+crate::stored_as_text!(Role);
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::db::schema::{invitations, memberships, tenants, users};
 use crate::db::{DbConn, RowScope};
 use crate::error::{ServiceError, ServiceResult};
-use crate::ids::{new_id, new_token, token_hash};
+use crate::ids::{TenantId, new_id, new_token, token_hash};
 use crate::mail::Email;
 use crate::tenancy::{Role, TenantScope};
 use crate::tenants::audit::{self, Action, ClientInfo};
@@ -267,7 +267,7 @@ pub fn accept_in(
     token: &str,
     user_id: &str,
     client: &ClientInfo,
-) -> ServiceResult<String> {
+) -> ServiceResult<TenantId> {
     let (id, tenant_id, _, invited_email) = usable(conn, token)?;
     let user_email: String = users::table
         .find(user_id)
@@ -312,7 +312,7 @@ pub fn accept_in(
         &format!("joined as {role}"),
         client,
     )?;
-    Ok(tenant_id)
+    Ok(tenant_id.into())
 }
 
 /// Accept an invitation as a signed-in person; returns the workspace id.
@@ -321,7 +321,7 @@ pub async fn accept(
     token: &str,
     user_id: &str,
     client: &ClientInfo,
-) -> ServiceResult<String> {
+) -> ServiceResult<TenantId> {
     let (token, user_id, client) = (token.to_owned(), user_id.to_owned(), client.clone());
     ctx.db
         .transaction(

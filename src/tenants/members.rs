@@ -7,13 +7,14 @@ use crate::context::Context;
 use crate::db::schema::{memberships, tenants, users};
 use crate::db::{DbConn, RowScope};
 use crate::error::{ServiceError, ServiceResult};
+use crate::ids::TenantId;
 use crate::tenancy::{Role, TenantScope};
 use crate::tenants::audit::{self, Action, ClientInfo};
 
 /// A workspace a person can switch to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkspaceChoice {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub name: String,
     pub role: Role,
 }
@@ -52,16 +53,16 @@ pub fn workspaces_of_in(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Wor
         .filter(memberships::user_id.eq(user_id))
         .order(memberships::created_at.asc())
         .select((tenants::id, tenants::name, memberships::role))
-        .load::<(String, String, String)>(conn)?
-        .into_iter()
-        .map(|(tenant_id, name, role)| {
-            Ok(WorkspaceChoice {
-                tenant_id,
-                name,
-                role: parse_role(&role)?,
-            })
+        .load::<(TenantId, String, Role)>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(tenant_id, name, role)| WorkspaceChoice {
+                    tenant_id,
+                    name,
+                    role,
+                })
+                .collect()
         })
-        .collect()
 }
 
 /// The role `user_id` holds in `tenant_id`, if a member. The authentication layer builds a
@@ -208,7 +209,7 @@ pub async fn remove(
     let (user_id, client) = (user_id.to_owned(), client.clone());
     in_scope(ctx, scope, move |conn, scope| {
         let their_role = member_role(conn, scope, &user_id)?;
-        if user_id == scope.user_id() {
+        if scope.user_id().as_str() == user_id {
             return Err(ServiceError::Forbidden(
                 "To leave the workspace, use Leave.",
             ));
@@ -271,7 +272,7 @@ pub async fn transfer_ownership(
                 "Only the owner can transfer ownership.",
             ));
         }
-        if user_id == scope.user_id() {
+        if scope.user_id().as_str() == user_id {
             return Err(ServiceError::invalid(
                 "user_id",
                 "You already own this workspace.",

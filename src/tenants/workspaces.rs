@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::db::schema::{memberships, tenants};
 use crate::db::{DbConn, RowScope};
 use crate::error::{ServiceError, ServiceResult};
-use crate::ids::new_id;
+use crate::ids::TenantId;
 use crate::tenancy::{Role, TenantScope};
 use crate::tenants::audit::{self, Action, ClientInfo};
 use crate::validation::normalize_name;
@@ -25,8 +25,8 @@ pub struct Tenant {
 }
 
 /// Create a workspace owned by `owner_id`, in the caller's (system-scoped) transaction.
-pub fn create_in(conn: &mut DbConn, name: &str, owner_id: &str) -> QueryResult<String> {
-    let id = new_id();
+pub fn create_in(conn: &mut DbConn, name: &str, owner_id: &str) -> QueryResult<TenantId> {
+    let id = TenantId::generate();
     let now = Utc::now().naive_utc();
     diesel::insert_into(tenants::table)
         .values((
@@ -40,7 +40,7 @@ pub fn create_in(conn: &mut DbConn, name: &str, owner_id: &str) -> QueryResult<S
         .values((
             memberships::tenant_id.eq(&id),
             memberships::user_id.eq(owner_id),
-            memberships::role.eq(Role::Owner.as_str()),
+            memberships::role.eq(Role::Owner),
             memberships::created_at.eq(now),
         ))
         .execute(conn)?;
@@ -48,7 +48,7 @@ pub fn create_in(conn: &mut DbConn, name: &str, owner_id: &str) -> QueryResult<S
 }
 
 /// A further workspace for a signed-in person, who becomes its owner.
-pub async fn create(ctx: &Context, user_id: &str, raw_name: &str) -> ServiceResult<String> {
+pub async fn create(ctx: &Context, user_id: &str, raw_name: &str) -> ServiceResult<TenantId> {
     let name = normalize_name(raw_name, "workspace name")
         .map_err(|m| ServiceError::invalid("workspace_name", m))?;
     let user_id = user_id.to_owned();

@@ -15,6 +15,7 @@ use super::error::AppError;
 use super::layout::{HeaderUser, Layout};
 use crate::accounts::sessions::{self, Session};
 use crate::accounts::users::{self, User};
+use crate::ids::UserId;
 use crate::state::AppState;
 use crate::tenancy::TenantScope;
 use crate::tenants::audit::ClientInfo;
@@ -239,7 +240,7 @@ pub fn cleared_session_cookie() -> Cookie<'static> {
 #[derive(Debug, Clone)]
 pub struct PlatformAdmin {
     pub visitor: Visitor,
-    pub user_id: String,
+    pub user_id: UserId,
 }
 
 impl PlatformAdmin {

@@ -361,7 +361,7 @@ async fn suspending_stops_bots_and_blocks_sign_in_until_lifted() {
     // The pairing page starts the bot (it shows a QR code).
     owner.get(&format!("/bots/{bot_id}/pair")).await;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !site.state.bots.is_running(&bot_id) {
+    while !site.state.bots.is_running(&bot_id.as_str().into()) {
         assert!(Instant::now() < deadline, "the bot never started");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -383,7 +383,10 @@ async fn suspending_stops_bots_and_blocks_sign_in_until_lifted() {
         .post(&suspend, &[("reason", "Spam complaints from customers")])
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    assert!(!site.state.bots.is_running(&bot_id), "the bot stopped");
+    assert!(
+        !site.state.bots.is_running(&bot_id.as_str().into()),
+        "the bot stopped"
+    );
     let page = admin.get(&format!("/admin/tenants/{tenant}")).await;
     assert!(page.body.contains("Spam complaints from customers"));
     assert!(page.body.contains("tenant_suspended"), "audited");

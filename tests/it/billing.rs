@@ -50,7 +50,7 @@ async fn workspace(site: &Site, email: &str) -> String {
                 users::updated_at.eq(now),
             ))
             .execute(conn)?;
-        whatsdex::tenants::workspaces::create_in(conn, "Shop", &user_id)
+        whatsdex::tenants::workspaces::create_in(conn, "Shop", &user_id).map(String::from)
     })
     .await
 }

@@ -244,7 +244,7 @@ async fn a_queued_reply_is_sent_after_a_restart_and_paired_bots_resume() {
     // The process "crashes": its bots stop without sending anything more.
     site.state.bots.shutdown(Duration::from_secs(5)).await;
     // A reply had been decided (written to the outbox) but not sent.
-    let (tenant_id, bot): (String, String) = site
+    let (tenant_id, bot): (whatsdex::ids::TenantId, whatsdex::ids::BotId) = site
         .query(|c| bots::table.select((bots::tenant_id, bots::id)).first(c))
         .await;
     let (t, b) = (tenant_id.clone(), bot.clone());
@@ -256,7 +256,7 @@ async fn a_queued_reply_is_sent_after_a_restart_and_paired_bots_resume() {
     // A new process on the same database.
     let restarted = whatsdex::server::prepare(site.state.config.as_ref().clone(), false).unwrap();
     assert_eq!(restarted.bots.start_all().await.unwrap(), 1);
-    assert!(restarted.bots.is_running(&bot_id));
+    assert!(restarted.bots.is_running(&bot_id.as_str().into()));
     eventually!("the queued reply sent", {
         let sent: Option<String> = site
             .query(|c| {
@@ -323,4 +323,68 @@ async fn foreign_bot_ids_are_404() {
         })
         .await;
     assert_eq!(left, 1);
+}
+
+/// The enums' names are the only ones the database takes, on both backends.
+#[actix_web::test]
+async fn the_database_refuses_an_unknown_bot_or_message_status() {
+    let site = Site::start();
+    let app = site.app().await;
+    let mut owner = Browser::new(app.clone());
+    let bot_id = paired_bot(&mut owner, app.clone()).await;
+    let customer_text = InboundMessage {
+        id: "3EB0STATUSCHECK".into(),
+        from: "351912345678".into(),
+        from_name: None,
+        text: "ping".into(),
+    };
+    site.state
+        .bots
+        .sandbox()
+        .deliver(&bot_id, TransportEvent::Message(customer_text))
+        .await
+        .unwrap();
+    eventually!("the message is stored", {
+        let stored: i64 = site.query(|c| messages::table.count().get_result(c)).await;
+        (stored >= 1).then_some(())
+    });
+
+    let bot = bot_id.clone();
+    let refused = site
+        .state
+        .db
+        .run_in(
+            whatsdex::db::RowScope::across_tenants("the test writes a bad status on purpose"),
+            move |c| {
+                diesel::update(bots::table.find(&bot))
+                    .set(bots::status.eq("sleeping"))
+                    .execute(c)
+            },
+        )
+        .await;
+    assert!(refused.is_err(), "an unknown bot status was stored");
+    let refused = site
+        .state
+        .db
+        .run_in(
+            whatsdex::db::RowScope::across_tenants("the test writes a bad status on purpose"),
+            |c| {
+                diesel::update(messages::table)
+                    .set(messages::status.eq("lost"))
+                    .execute(c)
+            },
+        )
+        .await;
+    assert!(refused.is_err(), "an unknown message status was stored");
+
+    // Known names still go in.
+    let bot = bot_id.clone();
+    let changed = site
+        .query(move |c| {
+            diesel::update(bots::table.find(&bot))
+                .set(bots::status.eq(whatsdex::bots::BotStatus::Reconnecting))
+                .execute(c)
+        })
+        .await;
+    assert_eq!(changed, 1);
 }

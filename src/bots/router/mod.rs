@@ -22,6 +22,7 @@ use super::settings;
 use crate::billing::entitlements::{self, Action, Decision};
 use crate::billing::meter::Tally;
 use crate::billing::plans::Feature;
+use crate::bots::messages::MessageDirection;
 use crate::db::DbConn;
 use crate::db::schema::{bot_notes, messages};
 use crate::ids::new_id;
@@ -164,7 +165,7 @@ fn recent_messages_from(
     let since = (now - Duration::seconds(RATE_WINDOW_SECONDS)).naive_utc();
     messages::table
         .filter(messages::bot_id.eq(bot_id))
-        .filter(messages::direction.eq("in"))
+        .filter(messages::direction.eq(MessageDirection::In))
         .filter(messages::contact_number.eq(from))
         .filter(messages::created_at.ge(since))
         .count()

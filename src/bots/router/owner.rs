@@ -5,6 +5,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 
+use crate::bots::messages::MessageDirection;
 use crate::bots::model::Bot;
 use crate::bots::sandbox_phones::normalize_number;
 use crate::bots::settings;
@@ -69,7 +70,7 @@ pub fn broadcast_recipients_in(
 fn count_in(
     conn: &mut DbConn,
     bot_id: &str,
-    direction: &str,
+    direction: MessageDirection,
     since: chrono::NaiveDateTime,
 ) -> QueryResult<i64> {
     messages::table
@@ -85,9 +86,9 @@ fn stats(conn: &mut DbConn, bot: &Bot, now: DateTime<Utc>) -> QueryResult<String
     let month = NaiveDate::from_ymd_opt(now.year(), now.month(), 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .unwrap_or_default();
-    let in_today = count_in(conn, &bot.id, "in", today)?;
-    let out_today = count_in(conn, &bot.id, "out", today)?;
-    let in_month = count_in(conn, &bot.id, "in", month)?;
+    let in_today = count_in(conn, &bot.id, MessageDirection::In, today)?;
+    let out_today = count_in(conn, &bot.id, MessageDirection::Out, today)?;
+    let in_month = count_in(conn, &bot.id, MessageDirection::In, month)?;
     let contacts_today: i64 = contacts::table
         .filter(contacts::bot_id.eq(&bot.id))
         .filter(contacts::last_seen_at.ge(today))
@@ -117,7 +118,7 @@ pub fn run(
             let received = count_in(
                 conn,
                 &bot.id,
-                "in",
+                MessageDirection::In,
                 now.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default(),
             )?;
             let paused = settings::load_in(conn, &bot.id)?.paused;

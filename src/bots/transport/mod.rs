@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use super::messages::MessageStatus;
+
 /// A message received by the bot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundMessage {
@@ -31,11 +33,11 @@ pub enum Delivery {
 }
 
 impl Delivery {
-    /// The stored message status.
-    pub fn as_str(self) -> &'static str {
+    /// The message status it records.
+    pub fn status(self) -> MessageStatus {
         match self {
-            Self::Delivered => "delivered",
-            Self::Read => "read",
+            Self::Delivered => MessageStatus::Delivered,
+            Self::Read => MessageStatus::Read,
         }
     }
 }
@@ -118,7 +120,7 @@ pub struct SendError(pub String);
 /// A connected transport.
 pub enum Transport {
     Sandbox(sandbox::SandboxTransport),
-    Web(whatsapp_web::WebTransport),
+    WhatsappWeb(whatsapp_web::WebTransport),
 }
 
 impl Transport {
@@ -126,7 +128,7 @@ impl Transport {
     pub async fn send_text(&self, to: &str, text: &str) -> Result<String, SendError> {
         match self {
             Self::Sandbox(t) => t.send_text(to, text).await,
-            Self::Web(t) => t.send_text(to, text).await,
+            Self::WhatsappWeb(t) => t.send_text(to, text).await,
         }
     }
 
@@ -135,7 +137,7 @@ impl Transport {
         match self {
             Self::Sandbox(t) => t.paired(),
             // The client stops issuing codes by itself.
-            Self::Web(_) => {}
+            Self::WhatsappWeb(_) => {}
         }
     }
 
@@ -143,7 +145,7 @@ impl Transport {
     pub async fn close(&self) {
         match self {
             Self::Sandbox(t) => t.close().await,
-            Self::Web(t) => t.close().await,
+            Self::WhatsappWeb(t) => t.close().await,
         }
     }
 
@@ -151,7 +153,7 @@ impl Transport {
     pub async fn logout(&self) {
         match self {
             Self::Sandbox(t) => t.close().await,
-            Self::Web(t) => t.logout().await,
+            Self::WhatsappWeb(t) => t.logout().await,
         }
     }
 
@@ -159,7 +161,7 @@ impl Transport {
     pub async fn forget_session(&self) {
         match self {
             Self::Sandbox(_) => {}
-            Self::Web(t) => t.forget_session().await,
+            Self::WhatsappWeb(t) => t.forget_session().await,
         }
     }
 
@@ -167,7 +169,7 @@ impl Transport {
     pub async fn request_pair_code(&self, phone_number: &str) -> Result<String, String> {
         match self {
             Self::Sandbox(_) => Err("the sandbox pairs by its QR code only".into()),
-            Self::Web(t) => t.request_pair_code(phone_number).await,
+            Self::WhatsappWeb(t) => t.request_pair_code(phone_number).await,
         }
     }
 }

@@ -167,7 +167,7 @@ async fn rotate_qr_codes(
             )
             .await;
         if let Err(e) = stored {
-            tracing::warn!(bot_id, error = %e, "could not store a sandbox pairing token");
+            tracing::warn!(bot_id = %bot_id, error = %e, "could not store a sandbox pairing token");
         }
         let event = TransportEvent::Qr {
             payload: format!("{base_url}/sandbox/pair/{token}"),

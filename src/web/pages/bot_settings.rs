@@ -93,7 +93,7 @@ async fn settings_page(
             .map(|t| t.name),
         form: SettingsForm::new(member, &bot.id, stored.config),
         bot_name: bot.name,
-        bot_id: bot.id,
+        bot_id: bot.id.to_string(),
         command_name: String::new(),
         command_reply: String::new(),
         command_errors: FieldErrors::new(),

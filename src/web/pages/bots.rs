@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{NoticeQuery, form_errors, form_with_errors, redirect_with_notice, render_with_status};
 use crate::billing::entitlements::Denial;
-use crate::bots::model::{self, Bot, BotStatus, BotTransport};
+use crate::bots::model::{self, Bot, BotStatus, TransportKind};
 use crate::bots::sandbox_phones;
 use crate::bots::supervisor::PairCodeError;
 use crate::error::ServiceError;
@@ -98,7 +98,10 @@ pub struct NewBotForm {
 /// `POST /bots`: create, then straight to pairing.
 pub async fn create(member: Member, form: web::Form<NewBotForm>) -> Result<HttpResponse, AppError> {
     // The sandbox unless the form asks for WhatsApp (older forms send no choice).
-    let transport = BotTransport::parse(&form.transport).unwrap_or(BotTransport::Sandbox);
+    let transport = form
+        .transport
+        .parse::<TransportKind>()
+        .unwrap_or(TransportKind::Sandbox);
     let state = &member.visitor.state;
     match model::create_with_transport(state, &member.scope, &form.name, transport).await {
         Ok(bot) => Ok(crate::web::error::redirect(&format!(
@@ -139,10 +142,10 @@ pub(super) async fn pair_status(member: &Member, bot_id: &str) -> Result<PairSta
     let bot = model::find(state, &member.scope, bot_id).await?;
     if let Some(owner) = bot
         .owner_number
-        .filter(|_| bot.status.as_str() != BotStatus::LoggedOut.as_str())
+        .filter(|_| bot.status != BotStatus::LoggedOut)
     {
         return Ok(PairStatus {
-            bot_id: bot.id,
+            bot_id: bot.id.to_string(),
             connected_as: Some(format!("+{owner}")),
             qr_svg: None,
             qr_payload: None,
@@ -157,7 +160,7 @@ pub(super) async fn pair_status(member: &Member, bot_id: &str) -> Result<PairSta
     };
     let pair_code = state.bots.current_pair_code(&bot.id).await.map(|(c, _)| c);
     Ok(PairStatus {
-        bot_id: bot.id,
+        bot_id: bot.id.to_string(),
         connected_as: None,
         qr_svg: payload.as_deref().and_then(qr::svg),
         qr_payload: payload,
@@ -183,9 +186,9 @@ pub async fn pair(member: Member, id: web::Path<String>) -> Result<HttpResponse,
     let status = pair_status(&member, &id).await?;
     render(&PairPage {
         layout: member.visitor.layout("Pair your bot"),
-        is_web: bot.transport == BotTransport::Web.as_str(),
+        is_web: bot.transport == TransportKind::WhatsappWeb,
         pair_code_form: PairCodeAnswer {
-            bot_id: bot.id.clone(),
+            bot_id: bot.id.to_string(),
             csrf: member.visitor.csrf.clone(),
             phone_number: String::new(),
             code: None,
@@ -226,7 +229,7 @@ pub async fn pair_code(
         .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+'))
         .collect();
     let mut answer = PairCodeAnswer {
-        bot_id: bot.id.clone(),
+        bot_id: bot.id.to_string(),
         csrf: member.visitor.csrf.clone(),
         phone_number: form.into_inner().phone_number,
         code: None,

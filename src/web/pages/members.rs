@@ -51,7 +51,7 @@ async fn page(
     };
     Ok(MembersPage {
         layout: member.visitor.layout("Members").with_notice(notice),
-        me: member.scope.user_id().to_owned(),
+        me: member.scope.user_id().to_string(),
         my_role: member.scope.role(),
         members,
         invitations,

@@ -98,7 +98,7 @@ async fn wizard_page(
         cards,
         pair,
         bot_name: bot.as_ref().map(|b| b.name.clone()).unwrap_or_default(),
-        bot_id: bot.map(|b| b.id),
+        bot_id: bot.map(|b| b.id.to_string()),
     })
 }
 

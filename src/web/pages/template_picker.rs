@@ -57,8 +57,8 @@ async fn picker_page(
     let bot_id = query
         .bot
         .clone()
-        .filter(|id| bots.iter().any(|b| &b.id == id))
-        .or_else(|| bots.first().map(|b| b.id.clone()));
+        .filter(|id| bots.iter().any(|b| b.id.as_str() == id.as_str()))
+        .or_else(|| bots.first().map(|b| b.id.to_string()));
     let category = query.category.clone().filter(|c| !c.is_empty());
     let cards = picker::cards(state, &member.scope, category.as_deref()).await?;
     Ok(PickerPage {

@@ -131,7 +131,7 @@ pub async fn switch(
     if !account
         .workspaces
         .iter()
-        .any(|w| w.tenant_id == form.tenant_id)
+        .any(|w| w.tenant_id.as_str() == form.tenant_id)
     {
         return Err(AppError::NotFound);
     }

@@ -1,0 +1,4 @@
+DROP TRIGGER messages_status_known_update;
+DROP TRIGGER messages_status_known_insert;
+DROP TRIGGER bots_status_known_update;
+DROP TRIGGER bots_status_known_insert;
