@@ -170,13 +170,14 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConn, r2d2::Error> {
             }
             let mut conn = SqliteConnection::establish(&path.to_string_lossy())
                 .map_err(r2d2::Error::ConnectionError)?;
-            // WAL lets readers work while one writer writes; the busy timeout makes concurrent
-            // writers wait instead of failing; foreign keys are off by default in SQLite.
+            // The busy timeout comes first, so that even switching to WAL waits for another
+            // connection's lock instead of failing with "database is locked"; WAL lets readers
+            // work while one writer writes; foreign keys are off by default in SQLite.
             conn.batch_execute(
-                "PRAGMA journal_mode = WAL;
+                "PRAGMA busy_timeout = 5000;
+                 PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
-                 PRAGMA foreign_keys = ON;
-                 PRAGMA busy_timeout = 5000;",
+                 PRAGMA foreign_keys = ON;",
             )
             .map_err(r2d2::Error::QueryError)?;
             Ok(DbConn::Sqlite(conn))
