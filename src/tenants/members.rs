@@ -29,11 +29,6 @@ pub struct MemberView {
     pub joined_at: NaiveDateTime,
 }
 
-fn parse_role(raw: &str) -> QueryResult<Role> {
-    raw.parse()
-        .map_err(|e: String| diesel::result::Error::DeserializationError(e.into()))
-}
-
 /// Every workspace `user_id` belongs to, oldest membership first.
 pub async fn workspaces_of(ctx: &Context, user_id: &str) -> ServiceResult<Vec<WorkspaceChoice>> {
     let user_id = user_id.to_owned();
@@ -69,7 +64,7 @@ pub fn workspaces_of_in(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Wor
 /// [`TenantScope`] from this.
 pub async fn role_of(ctx: &Context, tenant_id: &str, user_id: &str) -> ServiceResult<Option<Role>> {
     let (tenant_id, user_id) = (tenant_id.to_owned(), user_id.to_owned());
-    let role = ctx
+    Ok(ctx
         .db
         .run_in(
             RowScope::across_tenants("a membership is read to build the scope itself"),
@@ -77,12 +72,11 @@ pub async fn role_of(ctx: &Context, tenant_id: &str, user_id: &str) -> ServiceRe
                 memberships::table
                     .find((tenant_id, user_id))
                     .select(memberships::role)
-                    .first::<String>(conn)
+                    .first::<Role>(conn)
                     .optional()
             },
         )
-        .await?;
-    Ok(role.map(|r| parse_role(&r)).transpose()?)
+        .await?)
 }
 
 /// The scope's workspace members, owner first.
@@ -102,34 +96,31 @@ pub async fn list(ctx: &Context, scope: &TenantScope) -> ServiceResult<Vec<Membe
                     memberships::role,
                     memberships::created_at,
                 ))
-                .load::<(String, String, String, String, NaiveDateTime)>(conn)
+                .load::<(String, String, String, Role, NaiveDateTime)>(conn)
         })
         .await?;
-    let mut members = rows
+    let mut members: Vec<MemberView> = rows
         .into_iter()
-        .map(|(user_id, name, email, role, joined_at)| {
-            Ok(MemberView {
-                user_id,
-                name,
-                email,
-                role: parse_role(&role)?,
-                joined_at,
-            })
+        .map(|(user_id, name, email, role, joined_at)| MemberView {
+            user_id,
+            name,
+            email,
+            role,
+            joined_at,
         })
-        .collect::<QueryResult<Vec<_>>>()?;
+        .collect();
     members.sort_by_key(|m| std::cmp::Reverse(m.role));
     Ok(members)
 }
 
 /// The role of `user_id` in the scope's workspace, or NotFound (a foreign id looks the same).
 fn member_role(conn: &mut DbConn, scope: &TenantScope, user_id: &str) -> ServiceResult<Role> {
-    let role = memberships::table
+    memberships::table
         .find((scope.tenant_id(), user_id))
         .select(memberships::role)
-        .first::<String>(conn)
+        .first::<Role>(conn)
         .optional()?
-        .ok_or(ServiceError::NotFound)?;
-    Ok(parse_role(&role)?)
+        .ok_or(ServiceError::NotFound)
 }
 
 fn set_role(conn: &mut DbConn, scope: &TenantScope, user_id: &str, role: Role) -> QueryResult<()> {
