@@ -100,15 +100,7 @@ macro_rules! id_type {
             }
         }
 
-        impl std::str::FromStr for $name {
-            type Err = std::convert::Infallible;
-
-            fn from_str(raw: &str) -> Result<Self, Self::Err> {
-                Ok(Self(raw.to_owned()))
-            }
-        }
-
-        crate::stored_as_text!($name);
+        crate::stored_as_text!(from_string $name);
     };
 }
 

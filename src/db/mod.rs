@@ -33,12 +33,13 @@ macro_rules! on_backend {
     };
 }
 
-/// Store an enum as text: `as_str` writes it, `FromStr` reads it back. The enum derives
-/// `diesel::AsExpression` and `diesel::FromSqlRow` with `sql_type = Text`; a CHECK in the
-/// migrations keeps the column to the names the enum knows, on both backends.
+/// Store a type as text: `as_str` writes it. An enum (which derives `diesel::AsExpression`
+/// and `diesel::FromSqlRow` with `sql_type = Text`) is read back through `FromStr`, and a CHECK
+/// in the migrations keeps the column to the names it knows, on both backends; an id type
+/// (`stored_as_text!(from_string Id)`) takes the text as it is, without a second copy.
 #[macro_export]
 macro_rules! stored_as_text {
-    ($ty:ty) => {
+    (@write $ty:ty) => {
         impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $ty
         where
             DB: diesel::backend::Backend,
@@ -51,6 +52,22 @@ macro_rules! stored_as_text {
                 self.as_str().to_sql(out)
             }
         }
+    };
+    (from_string $ty:ty) => {
+        $crate::stored_as_text!(@write $ty);
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $ty
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                String::from_sql(bytes).map(<$ty>::from)
+            }
+        }
+    };
+    ($ty:ty) => {
+        $crate::stored_as_text!(@write $ty);
 
         impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $ty
         where
