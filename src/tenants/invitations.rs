@@ -246,14 +246,14 @@ pub async fn preview(ctx: &Context, token: &str) -> ServiceResult<InvitationPrev
             RowScope::across_tenants("an invitation link's token finds its workspace"),
             move |conn| -> ServiceResult<_> {
                 let (id, _, workspace_name, email) = usable(conn, &token)?;
-                let role: String = invitations::table
+                let role: Role = invitations::table
                     .find(id)
                     .select(invitations::role)
                     .first(conn)?;
                 Ok(InvitationPreview {
                     workspace_name,
                     email,
-                    role: role.parse().unwrap_or(Role::Member),
+                    role,
                 })
             },
         )
