@@ -67,9 +67,40 @@ pub fn normalize_name(raw: &str, what: &str) -> Result<String, String> {
     }
 }
 
+/// Text without control characters, the same on both backends (PostgreSQL refuses NUL in
+/// text; SQLite would store it): tabs and line breaks stay, every other C0 character and
+/// DEL is dropped.
+pub fn without_control_chars(text: &str) -> std::borrow::Cow<'_, str> {
+    let unwanted =
+        |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r') && (c as u32) < 0x80;
+    if text.contains(unwanted) {
+        std::borrow::Cow::Owned(text.chars().filter(|c| !unwanted(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_go_line_breaks_stay() {
+        assert_eq!(without_control_chars("plain"), "plain");
+        assert!(matches!(
+            without_control_chars("plain"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(without_control_chars("a\0b\u{7}c\u{7f}"), "abc");
+        assert_eq!(
+            without_control_chars("line\r\nnext\tcol"),
+            "line\r\nnext\tcol"
+        );
+        assert_eq!(
+            without_control_chars("caf\u{e9} \u{1f600}"),
+            "caf\u{e9} \u{1f600}"
+        );
+    }
 
     #[test]
     fn emails_are_normalized_or_refused() {

@@ -171,6 +171,19 @@ pub async fn request_password_reset(ctx: &Context, raw_email: &str) -> ServiceRe
     Ok(())
 }
 
+/// Make every unused reset link of `user_id` unusable, within the caller's transaction.
+pub fn withdraw_reset_links_in(conn: &mut DbConn, user_id: &str) -> QueryResult<()> {
+    diesel::update(
+        email_tokens::table
+            .filter(email_tokens::user_id.eq(user_id))
+            .filter(email_tokens::purpose.eq(Purpose::ResetPassword.as_str()))
+            .filter(email_tokens::used_at.is_null()),
+    )
+    .set(email_tokens::used_at.eq(Some(Utc::now().naive_utc())))
+    .execute(conn)
+    .map(drop)
+}
+
 /// Whether a reset link can still be used (for showing the form).
 pub async fn reset_link_is_usable(ctx: &Context, token: &str) -> ServiceResult<bool> {
     let id = token_hash(token);

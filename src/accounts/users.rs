@@ -71,15 +71,16 @@ pub fn find_by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
         .optional()
 }
 
-/// Store a new password hash for `user_id`.
+/// Store a new password hash for `user_id`; its outstanding reset links stop working.
 pub fn set_password_hash_in(conn: &mut DbConn, user_id: &str, hash: &str) -> QueryResult<()> {
     diesel::update(users::table.find(user_id))
         .set((
             users::password_hash.eq(hash),
             users::updated_at.eq(chrono::Utc::now().naive_utc()),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    // A new password, by a reset link or by the person, makes every older reset link void.
+    super::email_links::withdraw_reset_links_in(conn, user_id)
 }
 
 /// Whether a database error is the unique index on email refusing a duplicate.

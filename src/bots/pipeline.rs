@@ -37,6 +37,7 @@ pub async fn handle_inbound(
     base_url: &str,
 ) -> Result<Outcome, DbError> {
     let started = std::time::Instant::now();
+    let message = message.cleaned();
     let tally = meter.open(&bot.tenant_id).await;
     let outcome = match store_and_route(db, tally, bot, message, base_url).await {
         Ok((outcome, tally)) => {

@@ -7,12 +7,13 @@
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
 
 use super::error::error_page_with;
+use super::form_body::FormBody;
 use crate::ids::{new_token, secrets_match};
 
 /// The cookie holding the browser's token.
@@ -21,8 +22,6 @@ pub const COOKIE: &str = "wdx_csrf";
 pub const FIELD: &str = "csrf_token";
 /// The header htmx sends it in.
 pub const HEADER: &str = "x-csrf-token";
-/// The largest form body the guard reads to find the field.
-const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// The browser's token, for templates.
 #[derive(Debug, Clone)]
@@ -68,35 +67,22 @@ fn same_origin(req: &ServiceRequest) -> bool {
     })
 }
 
-/// The token the request presents: the header, else the form field (the body is read and
-/// put back for the handler).
-async fn presented_token(req: &mut ServiceRequest) -> Option<String> {
+/// The token the request presents: the header, else the form field (the form boundary has
+/// read the body already).
+fn presented_token(req: &ServiceRequest) -> Option<String> {
     if let Some(value) = req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
         return Some(value.to_owned());
     }
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
-        return None;
-    }
-    let body = req
-        .extract::<web::Bytes>()
-        .await
-        .ok()
-        .filter(|b| b.len() <= MAX_FORM_BYTES)?;
-    let token = url::form_urlencoded::parse(&body)
+    let extensions = req.extensions();
+    let FormBody(body) = extensions.get::<FormBody>()?;
+    url::form_urlencoded::parse(body)
         .find(|(k, _)| k == FIELD)
-        .map(|(_, v)| v.into_owned());
-    req.set_payload(Payload::from(body));
-    token
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The middleware (`actix_web::middleware::from_fn`).
 pub async fn guard(
-    mut req: ServiceRequest,
+    req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let existing = req
@@ -104,7 +90,7 @@ pub async fn guard(
         .map(|c| c.value().to_owned())
         .filter(|t| t.len() == 43);
     if changes_state(req.method()) && !is_exempt(req.path()) {
-        let presented = presented_token(&mut req).await;
+        let presented = presented_token(&req);
         let valid = match (&existing, &presented) {
             (Some(expected), Some(presented)) => secrets_match(expected, presented),
             _ => false,

@@ -6,6 +6,8 @@ pub mod auth;
 mod client;
 pub mod csrf;
 pub mod error;
+pub mod form_body;
+mod head;
 mod health;
 mod http_metrics;
 pub mod layout;
@@ -58,8 +60,11 @@ pub fn app(
     App::new()
         .app_data(web::Data::new(state))
         .configure(routes)
+        .app_data(web::FormConfig::default().limit(form_body::MAX_FORM_BYTES))
         .default_service(web::to(error::not_found))
+        .wrap(from_fn(head::as_get))
         .wrap(from_fn(csrf::guard))
+        .wrap(from_fn(form_body::boundary))
         .wrap(Compress::default())
         .wrap(security_headers(behind_tls, csp))
         .wrap_fn(|req, srv| {
@@ -84,9 +89,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     use pages::*;
     cfg.route("/", web::get().to(landing::landing))
         .route("/health", web::get().to(health::liveness))
-        .route("/health", web::head().to(health::liveness))
         .route("/api/health", web::get().to(health::readiness))
-        .route("/api/health", web::head().to(health::readiness))
         .route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/metrics", web::get().to(metrics_endpoint::scrape))
         // Accounts

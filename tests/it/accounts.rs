@@ -835,3 +835,84 @@ async fn cookies_are_secure_behind_tls() {
         assert!(cookie.contains("HttpOnly"), "{cookie}");
     }
 }
+
+/// Two reset links were sent; using one (or changing the password) voids the other.
+#[actix_web::test]
+async fn using_one_reset_link_voids_every_other() {
+    let site = Site::start();
+    let app = site.app().await;
+    let mut ana = Browser::new(app.clone());
+    sign_up!(ana, "Ana", "ana@example.com", "Ana's");
+    let mut browser = Browser::new(app.clone());
+    let mut links = Vec::new();
+    for sent in 1..=3 {
+        browser
+            .post("/password/forgot", &[("email", "ana@example.com")])
+            .await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        // The sign-up's verification email counts too: wait for this reset email.
+        while site.smtp.count_to("ana@example.com") < sent + 1 {
+            assert!(std::time::Instant::now() < deadline, "reset email {sent}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let link = site
+            .smtp
+            .wait_for("ana@example.com", "/password/reset/")
+            .await
+            .link("http://localhost:8080/password/reset/")
+            .unwrap();
+        links.push(link.trim_start_matches("http://localhost:8080").to_owned());
+    }
+    let (oldest, older, newest) = (&links[0], &links[1], &links[2]);
+    assert!(oldest != older && older != newest);
+
+    let done = browser
+        .post(newest, &[("password", "a brand new harbour 2026")])
+        .await;
+    assert_eq!(done.location(), "/login?notice=password_reset");
+    let stale = browser
+        .post(older, &[("password", "an attacker's harbour 2026")])
+        .await;
+    assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(browser.get(older).await.status, StatusCode::GONE);
+    assert_eq!(
+        sign_in!(browser, "ana@example.com", "a brand new harbour 2026").status,
+        StatusCode::SEE_OTHER,
+        "the password set by the newest link stands"
+    );
+
+    // A password changed in the account settings voids outstanding links too.
+    let mut again = Browser::new(app.clone());
+    again
+        .post("/password/forgot", &[("email", "ana@example.com")])
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while site.smtp.count_to("ana@example.com") < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fourth reset email"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let pending = site
+        .smtp
+        .wait_for("ana@example.com", "/password/reset/")
+        .await
+        .link("http://localhost:8080/password/reset/")
+        .unwrap();
+    let pending = pending
+        .trim_start_matches("http://localhost:8080")
+        .to_owned();
+    assert_eq!(again.get(&pending).await.status, StatusCode::OK);
+    let changed = browser
+        .post(
+            "/account/password",
+            &[
+                ("current_password", "a brand new harbour 2026"),
+                ("new_password", "the settings harbour 2027"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.location(), "/account?notice=password_changed");
+    assert_eq!(again.get(&pending).await.status, StatusCode::GONE);
+}

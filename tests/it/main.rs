@@ -11,6 +11,7 @@ mod cache;
 mod common;
 mod deploy_files;
 mod fake_whatsapp;
+mod hardening;
 mod health;
 mod isolation;
 mod metrics;

@@ -6,12 +6,14 @@
 pub mod sandbox;
 pub mod whatsapp_web;
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
 use super::messages::MessageStatus;
+use crate::validation::without_control_chars;
 
 /// A message received by the bot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +25,20 @@ pub struct InboundMessage {
     /// The sender's display name, when known.
     pub from_name: Option<String>,
     pub text: String,
+}
+
+impl InboundMessage {
+    /// The message with control characters dropped from its text and sender name: no content
+    /// may fail the database write, and with it the bot's task.
+    pub fn cleaned(mut self) -> Self {
+        if let Cow::Owned(text) = without_control_chars(&self.text) {
+            self.text = text;
+        }
+        if let Some(Cow::Owned(name)) = self.from_name.as_deref().map(without_control_chars) {
+            self.from_name = Some(name);
+        }
+        self
+    }
 }
 
 /// How far an outbound message got.

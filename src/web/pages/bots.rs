@@ -97,11 +97,20 @@ pub struct NewBotForm {
 
 /// `POST /bots`: create, then straight to pairing.
 pub async fn create(member: Member, form: web::Form<NewBotForm>) -> Result<HttpResponse, AppError> {
-    // The sandbox unless the form asks for WhatsApp (older forms send no choice).
-    let transport = form
-        .transport
-        .parse::<TransportKind>()
-        .unwrap_or(TransportKind::Sandbox);
+    // The sandbox when the form makes no choice (older forms); an unknown choice is refused.
+    let transport = match form.transport.as_str() {
+        "" => TransportKind::Sandbox,
+        chosen => match chosen.parse::<TransportKind>() {
+            Ok(transport) => transport,
+            Err(_) => {
+                let error = ServiceError::invalid("transport", "Choose how the bot connects.");
+                return form_with_errors(error, async |errors| {
+                    bots_page(&member, None, form.into_inner().name, errors).await
+                })
+                .await;
+            }
+        },
+    };
     let state = &member.visitor.state;
     match model::create_with_transport(state, &member.scope, &form.name, transport).await {
         Ok(bot) => Ok(crate::web::error::redirect(&format!(

@@ -77,12 +77,25 @@ pub fn redirect_with_notice(path: &str, notice: &str) -> HttpResponse {
     super::error::redirect(&format!("{path}{separator}notice={notice}"))
 }
 
-/// A local path to return to after sign-in; anything else (another site) becomes `/dashboard`.
+/// A local path to return to after sign-in; anything else becomes `/dashboard`.
+///
+/// Browsers resolve a `Location` the way the URL standard says: they drop tabs and newlines
+/// and read `\\` as `/`, so `/\t/evil.example` leads to another site. Only a path that a URL
+/// parser resolves on this site and writes back exactly as given is kept.
 pub fn safe_next(next: Option<&str>) -> String {
+    const HERE: &str = "http://this.site.invalid/";
+    let stays_here = |path: &str| {
+        let Ok(base) = url::Url::parse(HERE) else {
+            return false;
+        };
+        path.starts_with('/')
+            && base.join(path).is_ok_and(|resolved| {
+                resolved.origin() == base.origin()
+                    && resolved.as_str().strip_prefix(HERE.trim_end_matches('/')) == Some(path)
+            })
+    };
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
-        }
+        Some(path) if stays_here(path) => path.to_owned(),
         _ => "/dashboard".to_owned(),
     }
 }
@@ -98,5 +111,13 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/dashboard");
         assert_eq!(safe_next(Some("/\\evil.example")), "/dashboard");
         assert_eq!(safe_next(None), "/dashboard");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/dashboard");
+        assert_eq!(
+            safe_next(Some("/dashboard\r\nSet-Cookie: x=1")),
+            "/dashboard"
+        );
+        assert_eq!(safe_next(Some("/%2F/evil.example")), "/%2F/evil.example");
+        assert_eq!(safe_next(Some("/bots?notice=x#top")), "/bots?notice=x#top");
     }
 }
