@@ -41,7 +41,7 @@ pub async fn sign_in(
     let user = match user {
         Some(user) if matches => user,
         known => {
-            throttle::after_failure(&ctx.cache, &email).await?;
+            // The failure was counted before the check (`before_attempt`).
             if let Some(user) = known {
                 record_failure(ctx, &user, client).await?;
             }

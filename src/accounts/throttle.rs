@@ -20,14 +20,14 @@ fn account_key(email: &str) -> String {
     format!("signin:account:{email}")
 }
 
-async fn refuse_if_over(cache: &Cache, key: &str, limit: i64) -> ServiceResult<()> {
+/// Take one unit of the window's `limit` under `key`, atomically, or refuse with the time
+/// left. A refused attempt takes a unit too, which changes nothing: the window is used up.
+async fn take(cache: &Cache, key: &str, limit: i64) -> ServiceResult<()> {
     let used = cache
-        .get(key)
+        .incr(key, 1, Some(WINDOW))
         .await
-        .map_err(ServiceError::internal)?
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(0);
-    if used >= limit {
+        .map_err(ServiceError::internal)?;
+    if used > limit {
         let retry_after = cache
             .ttl(key)
             .await
@@ -38,27 +38,15 @@ async fn refuse_if_over(cache: &Cache, key: &str, limit: i64) -> ServiceResult<(
     Ok(())
 }
 
-/// Count an attempt from `ip` and refuse when either limit is already reached.
+/// Take an attempt from `ip`'s budget and a failure from `email`'s before the password is
+/// checked, or refuse. Counting first is what makes the limits hold when many attempts
+/// arrive at once: the sixth concurrent attempt is refused, its password never checked. A
+/// successful sign-in gives the account's failures back ([`after_success`]).
 pub async fn before_attempt(cache: &Cache, ip: Option<&str>, email: &str) -> ServiceResult<()> {
-    refuse_if_over(cache, &account_key(email), PER_ACCOUNT).await?;
     if let Some(ip) = ip {
-        let key = address_key(ip);
-        refuse_if_over(cache, &key, PER_ADDRESS).await?;
-        cache
-            .incr(&key, 1, Some(WINDOW))
-            .await
-            .map_err(ServiceError::internal)?;
+        take(cache, &address_key(ip), PER_ADDRESS).await?;
     }
-    Ok(())
-}
-
-/// Count a failed attempt on `email`.
-pub async fn after_failure(cache: &Cache, email: &str) -> ServiceResult<()> {
-    cache
-        .incr(&account_key(email), 1, Some(WINDOW))
-        .await
-        .map_err(ServiceError::internal)
-        .map(drop)
+    take(cache, &account_key(email), PER_ACCOUNT).await
 }
 
 /// A successful sign-in clears the account's failures.

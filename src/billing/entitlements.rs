@@ -194,8 +194,8 @@ pub fn plan_override_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Optio
 
 /// Check a counted quota (bots, members) before adding one, so that two requests at once
 /// cannot both take the last unit: on PostgreSQL the workspace's row stays locked until the
-/// caller's transaction ends (SQLite refuses the write of a transaction whose reads
-/// went stale, so the loser there gets an error, never a unit too many).
+/// caller's transaction ends; on SQLite every transaction holds the write lock from its start
+/// (`BEGIN IMMEDIATE`), so the second request counts after the first has committed.
 pub fn check_to_add_in(
     conn: &mut DbConn,
     tenant_id: &str,

@@ -288,7 +288,7 @@ impl Db {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(DbError::from)?;
-            conn.transaction(|conn| {
+            in_transaction(&mut conn, |conn| {
                 scope.enter(conn)?;
                 work(conn)
             })
@@ -312,6 +312,37 @@ impl Db {
     pub fn pool_state(&self) -> (u32, u32) {
         let state = self.pool.state();
         (state.connections, state.idle_connections)
+    }
+}
+
+/// Run `work` in one transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at
+/// once: a deferred transaction that reads and then writes fails with "database is locked"
+/// when another writer commits in between (the busy timeout cannot help it), while an
+/// immediate one waits its turn. Nested transactions inside `work` become savepoints.
+fn in_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConn::Sqlite(sqlite) = conn else {
+        return conn.transaction(work);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    let result = work(conn);
+    // `work` gets the connection itself, not the inner one; it is SQLite still.
+    let DbConn::Sqlite(sqlite) = conn else {
+        return result;
+    };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite)?;
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(sqlite)?;
+            Err(e)
+        }
     }
 }
 

@@ -32,7 +32,7 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
 }
 
 /// Sign up, create a bot, open its pairing page; returns (bot id, pairing page).
-async fn bot_on_pairing_page<S, B>(owner: &mut Browser<S>) -> (String, Page)
+pub(crate) async fn bot_on_pairing_page<S, B>(owner: &mut Browser<S>) -> (String, Page)
 where
     S: actix_web::dev::Service<
             actix_http::Request,
@@ -65,7 +65,7 @@ where
 }
 
 /// The sandbox pairing link on a pairing page.
-fn sandbox_link(page: &Page) -> String {
+pub(crate) fn sandbox_link(page: &Page) -> String {
     between(&page.body, r#"data-testid="sandbox-link" href=""#, "\"")
         .expect("a sandbox link on the pairing page")
         .trim_start_matches("http://localhost:8080")

@@ -288,3 +288,147 @@ async fn a_message_with_control_characters_is_stored_and_answered() {
         .await;
     assert_eq!(stored, "ping");
 }
+
+/// What a status says about a server error, for the messages below.
+fn server_errors(statuses: &[StatusCode]) -> Vec<u16> {
+    statuses
+        .iter()
+        .filter(|s| s.is_server_error())
+        .map(StatusCode::as_u16)
+        .collect()
+}
+
+/// 50 sign-ins, sign-ups, bot creations and phone messages at once: no 5xx on either
+/// backend ("database is locked" was one on SQLite), and the per-account sign-in limit holds:
+/// only 5 wrong passwords are ever checked.
+#[actix_web::test]
+async fn fifty_at_once_never_answer_5xx_and_limits_hold() {
+    use futures_util::future::join_all;
+    use whatsdex::db::schema::audit_events;
+
+    let site = Site::start();
+    let app = site.app().await;
+
+    // Sign-ups, each its own browser.
+    let mut browsers: Vec<_> = (0..50).map(|_| Browser::new(app.clone())).collect();
+    for browser in &mut browsers {
+        browser.get("/signup").await;
+    }
+    let emails: Vec<String> = (0..50).map(|i| format!("owner{i}@example.com")).collect();
+    let forms: Vec<Vec<(&str, &str)>> = emails.iter().map(|e| sign_up_fields("Owner", e)).collect();
+    let pages = join_all(
+        browsers
+            .iter_mut()
+            .zip(&forms)
+            .map(|(browser, form)| browser.post("/signup", form)),
+    )
+    .await;
+    let statuses: Vec<StatusCode> = pages.iter().map(|p| p.status).collect();
+    assert_eq!(server_errors(&statuses), Vec::<u16>::new(), "sign-ups");
+    let accounts: i64 = site.query(|c| users::table.count().get_result(c)).await;
+    assert_eq!(accounts, 50);
+
+    // Wrong passwords for one account, all at once.
+    let mut guessers: Vec<_> = (0..50).map(|_| Browser::new(app.clone())).collect();
+    for guesser in &mut guessers {
+        guesser.get("/login").await;
+    }
+    let pages = join_all(guessers.iter_mut().map(|guesser| {
+        guesser.post(
+            "/login",
+            &[
+                ("email", "owner0@example.com"),
+                ("password", "not the password 1"),
+            ],
+        )
+    }))
+    .await;
+    let statuses: Vec<StatusCode> = pages.iter().map(|p| p.status).collect();
+    assert_eq!(server_errors(&statuses), Vec::<u16>::new(), "sign-ins");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNPROCESSABLE_ENTITY || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let checked: i64 = site
+        .query(|c| {
+            audit_events::table
+                .filter(audit_events::action.eq("sign_in_failed"))
+                .count()
+                .get_result(c)
+        })
+        .await;
+    assert_eq!(checked, 5, "passwords checked");
+
+    // One owner creates bots from 50 tabs at once.
+    let owner = &mut browsers[1];
+    let mut tabs: Vec<_> = (0..50)
+        .map(|_| {
+            let mut tab = Browser::new(app.clone());
+            tab.cookies = owner.cookies.clone();
+            tab
+        })
+        .collect();
+    let pages = join_all(
+        tabs.iter_mut()
+            .map(|tab| tab.post("/bots", &[("name", "Shop bot")])),
+    )
+    .await;
+    let statuses: Vec<StatusCode> = pages.iter().map(|p| p.status).collect();
+    assert_eq!(server_errors(&statuses), Vec::<u16>::new(), "bot creations");
+    assert!(statuses.contains(&StatusCode::SEE_OTHER), "{statuses:?}");
+
+    // A paired sandbox phone sends 50 messages at once.
+    let mut ana = Browser::new(app.clone());
+    let (_, page) = crate::bots::bot_on_pairing_page(&mut ana).await;
+    let mut phone = Browser::new(app.clone());
+    let paired = phone
+        .post(
+            &crate::bots::sandbox_link(&page),
+            &[("name", "Rui"), ("number", "351912345678")],
+        )
+        .await;
+    let send = format!("{}/send", paired.location());
+    let mut fingers: Vec<_> = (0..50)
+        .map(|_| {
+            let mut finger = Browser::new(app.clone());
+            finger.cookies = phone.cookies.clone();
+            finger
+        })
+        .collect();
+    let texts: Vec<String> = (0..50).map(|i| format!("message {i}")).collect();
+    let forms: Vec<[(&str, &str); 1]> = texts.iter().map(|t| [("text", t.as_str())]).collect();
+    let pages = join_all(
+        fingers
+            .iter_mut()
+            .zip(&forms)
+            .map(|(finger, form)| finger.post(&send, form)),
+    )
+    .await;
+    let statuses: Vec<StatusCode> = pages.iter().map(|p| p.status).collect();
+    assert_eq!(
+        server_errors(&statuses),
+        Vec::<u16>::new(),
+        "phone messages"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let stored: i64 = site
+            .query(|c| {
+                messages::table
+                    .filter(messages::body.like("message %"))
+                    .count()
+                    .get_result(c)
+            })
+            .await;
+        if stored == 50 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "all 50 messages stored ({stored})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
