@@ -124,6 +124,9 @@ pub struct Config {
     pub port: u16,
     /// Folder for the embedded database and the generated encryption key.
     pub data_dir: PathBuf,
+    /// This instance's name among a deployment's instances, when the platform gives one;
+    /// else one is kept in `data_dir` (see `instance`).
+    pub instance_id: Option<String>,
     /// The application's database (on PostgreSQL: the app role).
     pub database_url: DatabaseUrl,
     /// The schema owner's database URL, for migrations (PostgreSQL only).
@@ -401,6 +404,20 @@ impl Config {
             ));
         }
         let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
+        let instance_id = get("INSTANCE_ID")
+            .map(|raw| {
+                let fits = (1..=64).contains(&raw.len())
+                    && raw
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+                fits.then_some(raw).ok_or_else(|| {
+                    ConfigError::new(
+                        "INSTANCE_ID",
+                        "must be 1 to 64 letters, digits, dots, dashes, underscores or colons",
+                    )
+                })
+            })
+            .transpose()?;
         let database_url = match get("DATABASE_URL") {
             Some(raw) => DatabaseUrl::parse("DATABASE_URL", &raw)?,
             None => DatabaseUrl::Sqlite(data_dir.join("whatsdex.db")),
@@ -522,6 +539,7 @@ impl Config {
             host,
             port,
             data_dir,
+            instance_id,
             database_url,
             migration_database_url,
             database_pool_size,

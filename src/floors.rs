@@ -14,6 +14,7 @@ pub const GROUND: &[&str] = &[
     "encryption",
     "error",
     "ids",
+    "instance",
     "mail",
     "telemetry",
     "tenancy",

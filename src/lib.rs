@@ -20,6 +20,7 @@ pub mod error;
 #[cfg(test)]
 mod floors;
 pub mod ids;
+pub mod instance;
 pub mod jobs;
 pub mod mail;
 pub mod onboarding;

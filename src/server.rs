@@ -16,6 +16,7 @@ use crate::config::{Config, DatabaseUrl};
 use crate::context::Context;
 use crate::db::{self, Db, migrations};
 use crate::encryption::{self, KeyOrigin};
+use crate::instance::Instance;
 use crate::mail::Mailer;
 use crate::web::{self, AppState};
 
@@ -77,7 +78,11 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
         "prepared"
     );
     let mailer = Mailer::from_config(&config)?;
+    let instance = Instance::resolve(config.instance_id.as_deref(), &config.data_dir)
+        .with_context(|| format!("cannot name this instance in {}", config.data_dir.display()))?;
+    tracing::debug!(instance = instance.name(), "instance");
     let bots = BotSupervisor::new(
+        instance,
         db.clone(),
         cache.clone(),
         config.app_base_url.as_str(),

@@ -87,6 +87,14 @@ async fn deliver(bots: &BotSupervisor, bot_id: &BotId, event: TransportEvent) ->
     if hub.deliver(bot_id, event.clone()).await.is_ok() {
         return Ok(());
     }
+    // The bot's task is not up (starting, or restarting after a crash): a message is taken
+    // now and answered when it runs; only pairing needs the task itself.
+    if let TransportEvent::Message(message) = event {
+        return match bots.accept_while_starting(bot_id, message).await? {
+            true => Ok(()),
+            false => Err(ServiceError::NotFound),
+        };
+    }
     bots.ensure_running(bot_id);
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(20)).await;

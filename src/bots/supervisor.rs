@@ -16,13 +16,14 @@ use super::outbox;
 use super::pipeline::{self, Outcome};
 use super::transport::sandbox::{SandboxHub, SandboxTransport};
 use super::transport::whatsapp_web::{SessionStore, WebSettings, WebTransport};
-use super::transport::{Transport, TransportEvent};
+use super::transport::{InboundMessage, Transport, TransportEvent};
 use crate::billing::meter::Meter;
 use crate::billing::subscriptions::BotChanges;
 use crate::cache::Cache;
 use crate::db::{Db, RowScope};
 use crate::encryption::EncryptionKey;
 use crate::ids::BotId;
+use crate::instance::Instance;
 
 /// The longest wait between restarts of a failing bot.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -67,7 +68,7 @@ struct RunningBot {
 
 struct Inner {
     /// This process, as lease holder: host, process id and a random tag.
-    instance: String,
+    instance: Instance,
     leases: Leases,
     /// Where bot tasks run: the main runtime, not an HTTP worker's (those stop first on
     /// shutdown). Unset until `start_all`; until then the caller's runtime is used.
@@ -104,6 +105,7 @@ impl std::fmt::Debug for BotSupervisor {
 impl BotSupervisor {
     /// A supervisor with no bots running yet.
     pub fn new(
+        instance: Instance,
         db: Db,
         cache: Cache,
         base_url: &str,
@@ -112,7 +114,7 @@ impl BotSupervisor {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                instance: instance_name(),
+                instance,
                 leases: Leases::for_deployment(&cache, &db),
                 runtime: std::sync::OnceLock::new(),
                 db,
@@ -136,7 +138,7 @@ impl BotSupervisor {
 
     /// This process's name as a lease holder.
     pub fn instance(&self) -> &str {
-        &self.inner.instance
+        self.inner.instance.name()
     }
 
     /// The sandbox's phone-to-bot routes.
@@ -223,6 +225,24 @@ impl BotSupervisor {
     /// Stop the bots a plan change paused and start the paired ones it resumed.
     pub async fn apply_plan_changes(&self, changes: &BotChanges) {
         self.apply(&changes.paused, &changes.to_start).await;
+    }
+
+    /// Store and route a message for a bot whose task is not up yet, exactly as the task
+    /// would: the reply waits in the outbox, which the task sends as soon as it runs. False
+    /// when the bot does not run at all (deleted, or paused by its plan).
+    pub async fn accept_while_starting(
+        &self,
+        bot_id: &BotId,
+        message: InboundMessage,
+    ) -> Result<bool, crate::db::DbError> {
+        let inner = &self.inner;
+        let Some(bot) = model::find_for_runtime(&inner.db, bot_id).await? else {
+            return Ok(false);
+        };
+        pipeline::handle_inbound(&inner.db, &inner.meter, &bot, message, &inner.base_url).await?;
+        self.ensure_running(bot_id);
+        self.nudge_outbox(bot_id);
+        Ok(true)
     }
 
     /// Unlink the bot from its phone (when it runs here) and stop its task.
@@ -322,15 +342,6 @@ impl BotSupervisor {
             .unwrap_or_default();
         Some((value, left))
     }
-}
-
-fn instance_name() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "instance".to_owned());
-    format!(
-        "{host}:{}:{:04x}",
-        std::process::id(),
-        rand::random::<u16>()
-    )
 }
 
 async fn futures_join_all(handles: impl Iterator<Item = JoinHandle<()>>) {
@@ -504,6 +515,9 @@ async fn set_status(
     }
 }
 
+/// The status reason while a paired bot's task starts.
+const STARTING: &str = "Starting";
+
 async fn run_bot(supervisor: BotSupervisor, bot_id: BotId, cancel: CancellationToken) -> RunEnd {
     let inner = &supervisor.inner;
     let mut bot = match model::find_for_runtime(&inner.db, &bot_id).await {
@@ -516,6 +530,18 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: BotId, cancel: CancellationT
         Ok(false) => {}
         Ok(true) => return RunEnd::Stop,
         Err(e) => return RunEnd::Failed(e.to_string()),
+    }
+    // Until the transport says it is connected, the bot does not answer: the page says so
+    // (after a crash the stored status still reads "connected").
+    if bot.status == BotStatus::Connected {
+        set_status(
+            &supervisor,
+            &bot.id,
+            BotStatus::Reconnecting,
+            Some(STARTING),
+        )
+        .await;
+        bot.status = BotStatus::Reconnecting;
     }
     let (events_tx, mut events) = mpsc::channel(256);
     let transport = match bot.transport {

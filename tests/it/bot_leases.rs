@@ -69,20 +69,21 @@ fn a_bot_runs_on_one_instance_and_moves_when_it_dies() {
     .unwrap();
     drop(state);
 
-    let mut first = Server::start(&db);
-    let first_pid = format!(":{}:", first.child.id());
+    // Each instance is named by the platform here (INSTANCE_ID), so the test can tell them apart.
+    let mut first = Server::start_with(&db, &[("INSTANCE_ID", "first")]);
+    let first_name = "first".to_owned();
     wait_until(
         "the first instance takes the bot",
         Duration::from_secs(15),
-        || running_on(&db).is_some_and(|holder| holder.contains(&first_pid)),
+        || running_on(&db).is_some_and(|holder| holder == first_name),
     );
 
-    let second = Server::start(&db);
-    let second_pid = format!(":{}:", second.child.id());
+    let second = Server::start_with(&db, &[("INSTANCE_ID", "second")]);
+    let second_name = "second".to_owned();
     std::thread::sleep(Duration::from_secs(3));
     assert!(
-        running_on(&db).is_some_and(|holder| holder.contains(&first_pid)),
-        "the second instance must not run a bot the first one holds: {:?} (first {first_pid}, second {second_pid})",
+        running_on(&db).is_some_and(|holder| holder == first_name),
+        "the second instance must not run a bot the first one holds: {:?} (first {first_name}, second {second_name})",
         running_on(&db)
     );
 
@@ -92,7 +93,7 @@ fn a_bot_runs_on_one_instance_and_moves_when_it_dies() {
     let took = wait_until(
         "the second instance takes over",
         Duration::from_secs(30),
-        || running_on(&db).is_some_and(|holder| holder.contains(&second_pid)),
+        || running_on(&db).is_some_and(|holder| holder == second_name),
     );
     eprintln!("takeover after {took:?}");
     drop(second);

@@ -17,6 +17,7 @@ mod isolation;
 mod metrics;
 mod migrations;
 mod process;
+mod restarts;
 mod role_split;
 mod templates;
 mod web;

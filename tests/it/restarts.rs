@@ -1,0 +1,158 @@
+//! A real `whatsdex serve` killed outright (SIGKILL) and started again on the same data: it
+//! recognises its own bot leases and resumes at once, a message sent right after the restart
+//! is taken (never a 5xx) and answered within 2 s, and the bot's status tells the truth.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use diesel::prelude::*;
+use whatsdex::db::schema::{bots, outbox, sandbox_phones, tenants};
+
+use crate::common::TestDatabase;
+use crate::process::Server;
+
+const PHONE_TOKEN: &str = "restart-test-phone-token";
+
+/// One HTTP/1.1 request over a plain socket: status, raw headers, body.
+fn request(port: u16, head: &str, body: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "{head}\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (headers, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = headers
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, headers.to_owned(), body.to_owned())
+}
+
+/// Open the phone page (for its CSRF cookie), then send `text` as the phone's form does.
+fn send_from_phone(port: u16, text: &str) -> Vec<u16> {
+    let path = format!("/sandbox/phone/{PHONE_TOKEN}");
+    let (page, headers, _) = request(port, &format!("GET {path} HTTP/1.1"), "");
+    let token = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: wdx_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("a CSRF cookie")
+        .to_owned();
+    let (sent, _, _) = request(
+        port,
+        &format!(
+            "POST {path}/send HTTP/1.1\r\nCookie: wdx_csrf={token}\r\n\
+             Content-Type: application/x-www-form-urlencoded"
+        ),
+        &format!("csrf_token={token}&text={text}"),
+    );
+    vec![page, sent]
+}
+
+fn system_query<T>(
+    db: &TestDatabase,
+    work: impl FnOnce(&mut whatsdex::db::DbConn) -> QueryResult<T>,
+) -> T {
+    let mut conn = db.app_connection();
+    conn.transaction(|conn| {
+        if let whatsdex::db::DbConn::Pg(pg) = conn {
+            diesel::sql_query("SELECT set_config('app.scope', 'system', true)").execute(pg)?;
+        }
+        work(conn)
+    })
+    .unwrap()
+}
+
+fn replies_sent(db: &TestDatabase) -> i64 {
+    system_query(db, |c| {
+        outbox::table
+            .filter(outbox::sent_at.is_not_null())
+            .count()
+            .get_result(c)
+    })
+}
+
+fn wait_for(what: &str, limit: Duration, mut probe: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !probe() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    started.elapsed()
+}
+
+#[test]
+fn a_killed_instance_restarts_and_answers_within_two_seconds() {
+    let db = TestDatabase::new();
+    drop(db.prepared_state());
+    system_query(&db, |conn| {
+        let now = Utc::now().naive_utc();
+        diesel::insert_into(tenants::table)
+            .values((
+                tenants::id.eq("t1"),
+                tenants::name.eq("Restart test"),
+                tenants::created_at.eq(now),
+                tenants::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        diesel::insert_into(bots::table)
+            .values((
+                bots::id.eq("b1"),
+                bots::tenant_id.eq("t1"),
+                bots::name.eq("Restarted bot"),
+                bots::transport.eq("sandbox"),
+                bots::status.eq("connected"),
+                bots::owner_number.eq("447700900123"),
+                bots::paired_at.eq(now),
+                bots::created_at.eq(now),
+                bots::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        diesel::insert_into(sandbox_phones::table)
+            .values((
+                sandbox_phones::id.eq(whatsdex::ids::token_hash(PHONE_TOKEN)),
+                sandbox_phones::tenant_id.eq("t1"),
+                sandbox_phones::bot_id.eq("b1"),
+                sandbox_phones::number.eq("351912345678"),
+                sandbox_phones::name.eq("Rui"),
+                sandbox_phones::created_at.eq(now),
+            ))
+            .execute(conn)
+    });
+
+    let mut first = Server::start(&db);
+    let answers = send_from_phone(first.port, "ping");
+    assert_eq!(answers, vec![200, 200]);
+    wait_for("the first reply", Duration::from_secs(10), || {
+        replies_sent(&db) == 1
+    });
+
+    // No shutdown, no flush, no lease given back.
+    first.kill();
+    let second = Server::start(&db);
+    let sent_at = Instant::now();
+    let answers = send_from_phone(second.port, "ping");
+    assert_eq!(answers, vec![200, 200], "taken at once after the restart");
+    let took = wait_for(
+        "the reply after the restart",
+        Duration::from_secs(2),
+        || replies_sent(&db) == 2,
+    );
+    eprintln!(
+        "answered {took:?} after the restart ({:?} since the send)",
+        sent_at.elapsed()
+    );
+    wait_for("the status says connected", Duration::from_secs(5), || {
+        system_query(&db, |c| bots::table.select(bots::status).first::<String>(c)) == "connected"
+    });
+}
