@@ -34,6 +34,8 @@ pub enum SignatureError {
     Malformed,
     #[error("the signed timestamp is {age_secs} s old (more than {TOLERANCE_SECS} s)")]
     Stale { age_secs: i64 },
+    #[error("the signed timestamp is {ahead_secs} s in the future (more than {TOLERANCE_SECS} s)")]
+    FromTheFuture { ahead_secs: i64 },
     #[error("no v1 signature matches the body")]
     Mismatch,
 }
@@ -61,9 +63,15 @@ pub fn verify_signature(
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
+    // The tolerance holds both ways: a timestamp far ahead is as suspect as an old one.
     let age_secs = now - timestamp;
     if age_secs > TOLERANCE_SECS {
         return Err(SignatureError::Stale { age_secs });
+    }
+    if -age_secs > TOLERANCE_SECS {
+        return Err(SignatureError::FromTheFuture {
+            ahead_secs: -age_secs,
+        });
     }
     let matches = signatures.iter().any(|signature| {
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
@@ -327,6 +335,17 @@ mod tests {
         assert_eq!(
             verify_signature(body, Some(&old), "whsec_abc", now),
             Err(SignatureError::Stale { age_secs: 301 })
+        );
+        let ahead = sign("whsec_abc", now + 3600, body);
+        assert_eq!(
+            verify_signature(body, Some(&ahead), "whsec_abc", now),
+            Err(SignatureError::FromTheFuture { ahead_secs: 3600 })
+        );
+        let slightly_ahead = sign("whsec_abc", now + 30, body);
+        assert_eq!(
+            verify_signature(body, Some(&slightly_ahead), "whsec_abc", now),
+            Ok(()),
+            "clocks differ a little"
         );
         assert_eq!(
             verify_signature(body, None, "whsec_abc", now),

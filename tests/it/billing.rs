@@ -185,6 +185,12 @@ async fn webhooks_are_verified_on_the_raw_body() {
         deliver(&app, &body, Some(&stale)).await.0,
         StatusCode::BAD_REQUEST
     );
+    let from_the_future = fake::signature(WEBHOOK_SECRET, now + 3600, &body);
+    assert_eq!(
+        deliver(&app, &body, Some(&from_the_future)).await.0,
+        StatusCode::BAD_REQUEST,
+        "the tolerance holds both ways"
+    );
     assert_eq!(deliver(&app, &body, None).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(plan_of(&site, &tenant).await, "free");
     let recorded: i64 = site
@@ -770,8 +776,8 @@ async fn every_quota_holds_at_its_boundary() {
 }
 
 /// Eight tabs create a bot at the same moment on the free plan (one bot): one wins. On
-/// PostgreSQL the others wait for the workspace's row lock and are refused; on SQLite a
-/// loser may instead fail on its stale read. Never two bots.
+/// PostgreSQL the others wait for the workspace's row lock, on SQLite for the write lock
+/// (`BEGIN IMMEDIATE`), and are refused. Never two bots.
 #[actix_web::test]
 async fn bots_created_at_once_never_exceed_the_limit() {
     let stripe = FakeStripe::start();
