@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use diesel::prelude::*;
-use whatsdex::db::schema::{bots, outbox, sandbox_phones, tenants};
+use whatsdex::db::schema::{bots, outbox, sandbox_phones};
 
-use crate::common::TestDatabase;
+use crate::common::{TestDatabase, wait_until};
 use crate::process::Server;
 
 const PHONE_TOKEN: &str = "restart-test-phone-token";
@@ -59,22 +59,8 @@ fn send_from_phone(port: u16, text: &str) -> Vec<u16> {
     vec![page, sent]
 }
 
-fn system_query<T>(
-    db: &TestDatabase,
-    work: impl FnOnce(&mut whatsdex::db::DbConn) -> QueryResult<T>,
-) -> T {
-    let mut conn = db.app_connection();
-    conn.transaction(|conn| {
-        if let whatsdex::db::DbConn::Pg(pg) = conn {
-            diesel::sql_query("SELECT set_config('app.scope', 'system', true)").execute(pg)?;
-        }
-        work(conn)
-    })
-    .unwrap()
-}
-
 fn replies_sent(db: &TestDatabase) -> i64 {
-    system_query(db, |c| {
+    db.query_across_tenants(|c| {
         outbox::table
             .filter(outbox::sent_at.is_not_null())
             .count()
@@ -82,42 +68,11 @@ fn replies_sent(db: &TestDatabase) -> i64 {
     })
 }
 
-fn wait_for(what: &str, limit: Duration, mut probe: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while !probe() {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    started.elapsed()
-}
-
 #[test]
 fn a_killed_instance_restarts_and_answers_within_two_seconds() {
     let db = TestDatabase::new();
-    drop(db.prepared_state());
-    system_query(&db, |conn| {
-        let now = Utc::now().naive_utc();
-        diesel::insert_into(tenants::table)
-            .values((
-                tenants::id.eq("t1"),
-                tenants::name.eq("Restart test"),
-                tenants::created_at.eq(now),
-                tenants::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        diesel::insert_into(bots::table)
-            .values((
-                bots::id.eq("b1"),
-                bots::tenant_id.eq("t1"),
-                bots::name.eq("Restarted bot"),
-                bots::transport.eq("sandbox"),
-                bots::status.eq("connected"),
-                bots::owner_number.eq("447700900123"),
-                bots::paired_at.eq(now),
-                bots::created_at.eq(now),
-                bots::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+    db.with_paired_bot();
+    db.query_across_tenants(|conn| {
         diesel::insert_into(sandbox_phones::table)
             .values((
                 sandbox_phones::id.eq(whatsdex::ids::token_hash(PHONE_TOKEN)),
@@ -125,7 +80,7 @@ fn a_killed_instance_restarts_and_answers_within_two_seconds() {
                 sandbox_phones::bot_id.eq("b1"),
                 sandbox_phones::number.eq("351912345678"),
                 sandbox_phones::name.eq("Rui"),
-                sandbox_phones::created_at.eq(now),
+                sandbox_phones::created_at.eq(Utc::now().naive_utc()),
             ))
             .execute(conn)
     });
@@ -133,7 +88,7 @@ fn a_killed_instance_restarts_and_answers_within_two_seconds() {
     let mut first = Server::start(&db);
     let answers = send_from_phone(first.port, "ping");
     assert_eq!(answers, vec![200, 200]);
-    wait_for("the first reply", Duration::from_secs(10), || {
+    wait_until("the first reply", Duration::from_secs(10), || {
         replies_sent(&db) == 1
     });
 
@@ -143,7 +98,7 @@ fn a_killed_instance_restarts_and_answers_within_two_seconds() {
     let sent_at = Instant::now();
     let answers = send_from_phone(second.port, "ping");
     assert_eq!(answers, vec![200, 200], "taken at once after the restart");
-    let took = wait_for(
+    let took = wait_until(
         "the reply after the restart",
         Duration::from_secs(2),
         || replies_sent(&db) == 2,
@@ -152,7 +107,8 @@ fn a_killed_instance_restarts_and_answers_within_two_seconds() {
         "answered {took:?} after the restart ({:?} since the send)",
         sent_at.elapsed()
     );
-    wait_for("the status says connected", Duration::from_secs(5), || {
-        system_query(&db, |c| bots::table.select(bots::status).first::<String>(c)) == "connected"
+    wait_until("the status says connected", Duration::from_secs(5), || {
+        db.query_across_tenants(|c| bots::table.select(bots::status).first::<String>(c))
+            == "connected"
     });
 }

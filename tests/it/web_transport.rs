@@ -61,14 +61,7 @@ fn bot_column<T>(
     db: &TestDatabase,
     column: impl Fn(&mut whatsdex::db::DbConn) -> QueryResult<T>,
 ) -> T {
-    let mut conn = db.app_connection();
-    conn.transaction(|conn| {
-        if let whatsdex::db::DbConn::Pg(pg) = conn {
-            diesel::sql_query("SELECT set_config('app.scope', 'system', true)").execute(pg)?;
-        }
-        column(conn)
-    })
-    .expect("read the bot")
+    db.query_across_tenants(column)
 }
 
 fn status_of(db: &TestDatabase) -> String {

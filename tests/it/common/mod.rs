@@ -167,6 +167,54 @@ impl TestDatabase {
         whatsdex::db::establish(&self.config().database_url).expect("app connection")
     }
 
+    /// Run `work` on a direct app-role connection that sees every workspace's rows (row-level
+    /// security on PostgreSQL), as the bot runtime does; for tests that run the real binary.
+    pub fn query_across_tenants<T>(
+        &self,
+        work: impl FnOnce(&mut whatsdex::db::DbConn) -> QueryResult<T>,
+    ) -> T {
+        let mut conn = self.app_connection();
+        conn.transaction(|conn| {
+            if let whatsdex::db::DbConn::Pg(pg) = conn {
+                diesel::sql_query("SELECT set_config('app.scope', 'system', true)").execute(pg)?;
+            }
+            work(conn)
+        })
+        .expect("query across tenants")
+    }
+
+    /// Migrate, then write a workspace `t1` with one sandbox bot `b1`, paired to
+    /// +447700900123 and last seen connected: what a process finds when it starts.
+    pub fn with_paired_bot(&self) {
+        use whatsdex::db::schema::{bots, tenants};
+        drop(self.prepared_state());
+        self.query_across_tenants(|conn| {
+            let now = chrono::Utc::now().naive_utc();
+            diesel::insert_into(tenants::table)
+                .values((
+                    tenants::id.eq("t1"),
+                    tenants::name.eq("Process test"),
+                    tenants::created_at.eq(now),
+                    tenants::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            diesel::insert_into(bots::table)
+                .values((
+                    bots::id.eq("b1"),
+                    bots::tenant_id.eq("t1"),
+                    bots::name.eq("Process bot"),
+                    bots::transport.eq("sandbox"),
+                    bots::status.eq("connected"),
+                    bots::owner_number.eq("447700900123"),
+                    bots::paired_at.eq(now),
+                    bots::created_at.eq(now),
+                    bots::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .map(drop)
+        });
+    }
+
     /// Drop the PostgreSQL database now, cutting off every connection to it.
     pub fn drop_now(&mut self) {
         if let Some(name) = self.pg_name.take() {
@@ -303,3 +351,18 @@ pub async fn invite_and_join<S, B>(
 
 /// A password zxcvbn rates strong, for tests.
 pub const PASSWORD: &str = "violet kettle harbour 1987";
+
+/// Poll `probe` (every 25 ms, on this thread) until it holds; how long that took. Fails the
+/// test past `limit`.
+pub fn wait_until(
+    what: &str,
+    limit: std::time::Duration,
+    mut probe: impl FnMut() -> bool,
+) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while !probe() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    started.elapsed()
+}

@@ -85,6 +85,19 @@ impl FakeSmtp {
         }
     }
 
+    /// Wait (up to 10 s) until `count` messages have gone to `to`.
+    pub async fn wait_for_count(&self, to: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.count_to(to) < count {
+            assert!(
+                Instant::now() < deadline,
+                "{count} emails to {to}: only {}",
+                self.count_to(to)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// How many messages went to `to`.
     pub fn count_to(&self, to: &str) -> usize {
         self.inbox
