@@ -193,6 +193,8 @@ pub struct StripeState {
     pub status: Status,
     pub current_period_end: Option<NaiveDateTime>,
     pub trial_ends_at: Option<NaiveDateTime>,
+    /// How long paid features last once a payment has failed (`past_due`).
+    pub grace_days: i64,
 }
 
 /// Remember which Stripe customer pays for a workspace (from a completed checkout), so that
@@ -222,21 +224,22 @@ pub fn link_customer_in(conn: &mut DbConn, tenant_id: &str, customer_id: &str) -
     }
 }
 
-/// Apply a subscription's state from an event created at `event_created` (Unix seconds).
-/// A state older than the one stored is ignored, so events arriving out of order end in the
-/// state of the newest. Returns whether anything changed.
+/// Apply a subscription's state as read from Stripe at `observed_at` (Unix milliseconds). A
+/// state read before the one stored is ignored, so two deliveries racing end in the newer
+/// read. A failed payment starts the grace period once; a paid one ends it. Returns whether
+/// anything changed.
 pub fn apply_stripe_state_in(
     conn: &mut DbConn,
     tenant_id: &str,
     state: &StripeState,
-    event_created: i64,
+    observed_at: i64,
 ) -> QueryResult<bool> {
     let now = Utc::now().naive_utc();
     let stored = find_in(conn, tenant_id)?;
     if let Some(stored) = &stored {
         let same_subscription =
             stored.stripe_subscription_id.as_deref() == Some(state.subscription_id.as_str());
-        if same_subscription && stored.state_at > event_created {
+        if same_subscription && stored.state_at > observed_at {
             return Ok(false);
         }
         // A workspace has one live subscription: an old one's late cancellation must not
@@ -249,8 +252,11 @@ pub fn apply_stripe_state_in(
             return Ok(false);
         }
     }
-    let grace_ends_at = match (&stored, state.status) {
-        (Some(s), Status::PastDue) => s.grace_ends_at,
+    let grace_ends_at = match state.status {
+        Status::PastDue => stored
+            .as_ref()
+            .and_then(|s| s.grace_ends_at)
+            .or(Some(now + Duration::days(state.grace_days))),
         _ => None,
     };
     let values = (
@@ -261,7 +267,7 @@ pub fn apply_stripe_state_in(
         subscriptions::current_period_end.eq(state.current_period_end),
         subscriptions::trial_ends_at.eq(state.trial_ends_at),
         subscriptions::grace_ends_at.eq(grace_ends_at),
-        subscriptions::state_at.eq(event_created),
+        subscriptions::state_at.eq(observed_at),
         subscriptions::updated_at.eq(now),
     );
     if stored.is_some() {
@@ -278,39 +284,6 @@ pub fn apply_stripe_state_in(
             .execute(conn)?;
     }
     Ok(true)
-}
-
-/// A failed payment: start the grace period (once), keep the plan until it ends.
-pub fn start_grace_in(conn: &mut DbConn, tenant_id: &str, days: i64) -> QueryResult<()> {
-    let now = Utc::now().naive_utc();
-    diesel::update(
-        subscriptions::table
-            .find(tenant_id)
-            .filter(subscriptions::grace_ends_at.is_null()),
-    )
-    .set((
-        subscriptions::grace_ends_at.eq(now + Duration::days(days)),
-        subscriptions::status.eq(Status::PastDue.as_str()),
-        subscriptions::updated_at.eq(now),
-    ))
-    .execute(conn)
-    .map(drop)
-}
-
-/// A paid invoice: the subscription is current again.
-pub fn end_grace_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<()> {
-    diesel::update(
-        subscriptions::table.find(tenant_id).filter(
-            subscriptions::status.eq_any([Status::PastDue.as_str(), Status::Active.as_str()]),
-        ),
-    )
-    .set((
-        subscriptions::grace_ends_at.eq(None::<NaiveDateTime>),
-        subscriptions::status.eq(Status::Active.as_str()),
-        subscriptions::updated_at.eq(Utc::now().naive_utc()),
-    ))
-    .execute(conn)
-    .map(drop)
 }
 
 /// Workspaces whose own trial or grace period is over at `now`: they fall to free.

@@ -3,9 +3,12 @@
 //! The signature is checked on the raw body before anything is parsed. Then only the fields
 //! we need are read from the JSON (never Stripe's whole typed object: its shape moves with
 //! API versions, and a missing field must not turn a paid subscription into a retry loop).
-//! Each event id is recorded in the same transaction as its effect, so a redelivered or
-//! concurrently delivered event has exactly one effect; subscription states carry the
-//! event's creation time and an older state never overwrites a newer one.
+//! Stripe neither orders its events nor sends each once, so an event is taken as a signal
+//! only: the subscription it is about is read from Stripe's API and its current state is
+//! applied (a late `invoice.paid` cannot revive a cancelled subscription, an early event is
+//! not lost before the checkout links the workspace: the subscription names it). Each event
+//! id is recorded in the same transaction as its effect, so a redelivery has no second
+//! effect; of two racing reads, the later one wins.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -99,6 +102,9 @@ pub enum WebhookError {
     Signature(#[from] SignatureError),
     #[error("not a Stripe event: {0}")]
     Malformed(String),
+    /// The subscription could not be read from Stripe's API; Stripe delivers again later.
+    #[error("cannot read the subscription from Stripe: {0}")]
+    StripeUnavailable(String),
     #[error(transparent)]
     Database(#[from] DbError),
 }
@@ -136,15 +142,68 @@ pub async fn receive(
     let event: Value =
         serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     let event = Event::read(&event)?;
+    // An event only says that a subscription changed. What it is now is read from Stripe, so
+    // the outcome is the same whatever order (and however often) the events arrive in.
+    let current = match subscription_of(&event) {
+        Some(id) => Some(fetch_subscription(billing, id).await?),
+        None => None,
+    };
+    let observed_at = Utc::now().timestamp_millis();
     let billing = billing.clone();
     let (received, changes) = ctx
         .db
         .transaction(
             RowScope::across_tenants("a Stripe event names its workspace only inside its payload"),
-            move |conn| apply_in(conn, &billing, &event),
+            move |conn| apply_in(conn, &billing, &event, current.as_ref(), observed_at),
         )
         .await?;
     Ok((received, changes))
+}
+
+/// The subscription an event is about: the object itself, a checkout's, or an invoice's (the
+/// field moved under `parent.subscription_details` in 2025; either is read).
+fn subscription_of(event: &Event) -> Option<&str> {
+    let object = &event.object;
+    match event.kind.as_str() {
+        "customer.subscription.created"
+        | "customer.subscription.updated"
+        | "customer.subscription.deleted"
+        | "customer.subscription.paused"
+        | "customer.subscription.resumed" => str_at(object, &["id"]),
+        "checkout.session.completed" => str_at(object, &["subscription"]),
+        "invoice.paid" | "invoice.payment_failed" | "invoice.payment_succeeded" => {
+            str_at(object, &["subscription"])
+                .or_else(|| str_at(object, &["parent", "subscription_details", "subscription"]))
+        }
+        _ => None,
+    }
+}
+
+/// The subscription as Stripe has it now, read as plain JSON (only the fields we use), so an
+/// API version we were not built for cannot fail the read.
+async fn fetch_subscription(billing: &BillingConfig, id: &str) -> Result<Value, WebhookError> {
+    use stripe_client_core::{RequestBuilder, StripeMethod};
+    let secret = billing
+        .stripe_secret_key
+        .as_ref()
+        .ok_or_else(|| WebhookError::StripeUnavailable("STRIPE_SECRET_KEY is not set".into()))?;
+    let client = stripe::ClientBuilder::new(secret.expose())
+        .url(billing.stripe_api_base.as_str())
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .map_err(|e| WebhookError::StripeUnavailable(e.to_string()))?;
+    let id: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let raw: miniserde::json::Value =
+        RequestBuilder::new(StripeMethod::Get, format!("/subscriptions/{id}"))
+            .customize()
+            .send(&client)
+            .await
+            .map_err(|e| WebhookError::StripeUnavailable(e.to_string()))?;
+    serde_json::from_str(&miniserde::json::to_string(&raw))
+        .map_err(|e| WebhookError::StripeUnavailable(e.to_string()))
 }
 
 /// The parts of an event we use.
@@ -152,7 +211,6 @@ pub async fn receive(
 struct Event {
     id: String,
     kind: String,
-    created: i64,
     object: Value,
 }
 
@@ -161,15 +219,14 @@ impl Event {
         let text = |v: &Value| v.as_str().map(str::to_owned);
         let id = text(&json["id"]).filter(|id| id.starts_with("evt_"));
         let kind = text(&json["type"]);
+        // `created` is not used (the subscription is read fresh), but an event without it is
+        // not one of Stripe's.
         match (id, kind, json["created"].as_i64()) {
-            (Some(id), Some(kind), Some(created)) if json["data"]["object"].is_object() => {
-                Ok(Self {
-                    id,
-                    kind,
-                    created,
-                    object: json["data"]["object"].clone(),
-                })
-            }
+            (Some(id), Some(kind), Some(_)) if json["data"]["object"].is_object() => Ok(Self {
+                id,
+                kind,
+                object: json["data"]["object"].clone(),
+            }),
             _ => Err(WebhookError::Malformed(
                 "an event needs id, type, created and data.object".into(),
             )),
@@ -181,6 +238,8 @@ fn apply_in(
     conn: &mut DbConn,
     billing: &BillingConfig,
     event: &Event,
+    current: Option<&Value>,
+    observed_at: i64,
 ) -> Result<(Received, BotChanges), WebhookError> {
     let first_time = diesel::insert_into(stripe_events::table)
         .values((
@@ -193,56 +252,30 @@ fn apply_in(
     if crate::on_backend!(conn, c => first_time.execute(c))? == 0 {
         return Ok((Received::Duplicate, BotChanges::default()));
     }
-    let object = &event.object;
-    let tenant = match event.kind.as_str() {
-        "checkout.session.completed" => {
-            let tenant = existing_tenant(conn, str_at(object, &["client_reference_id"]))?;
-            match (tenant, str_at(object, &["customer"])) {
-                (Some(tenant), Some(customer)) => {
-                    subscriptions::link_customer_in(conn, &tenant, customer)?;
-                    Some(tenant)
-                }
-                _ => None,
-            }
-        }
-        "customer.subscription.created"
-        | "customer.subscription.updated"
-        | "customer.subscription.deleted" => {
-            let tenant = match existing_tenant(conn, str_at(object, &["metadata", "tenant_id"]))? {
-                Some(tenant) => Some(tenant),
-                None => customer_tenant(conn, object)?,
-            };
-            match (tenant, subscription_state(billing, object, &event.kind)) {
-                (Some(tenant), Some(state)) => {
-                    subscriptions::apply_stripe_state_in(conn, &tenant, &state, event.created)?;
-                    Some(tenant)
-                }
-                (_, None) => {
-                    tracing::warn!(event = %event.id, "subscription event with an unknown price; ignored");
-                    None
-                }
-                (None, Some(_)) => None,
-            }
-        }
-        "invoice.paid" => {
-            let tenant = customer_tenant(conn, object)?;
-            if let Some(tenant) = &tenant {
-                subscriptions::end_grace_in(conn, tenant)?;
-            }
-            tenant
-        }
-        "invoice.payment_failed" => {
-            let tenant = customer_tenant(conn, object)?;
-            if let Some(tenant) = &tenant {
-                subscriptions::start_grace_in(conn, tenant, GRACE_DAYS)?;
-            }
-            tenant
-        }
-        _ => None,
-    };
-    let Some(tenant) = tenant else {
+    let Some(subscription) = current else {
         return Ok((Received::Ignored, BotChanges::default()));
     };
+    // Our checkout puts the workspace on the subscription; a checkout names it too; a
+    // customer we know names it last.
+    let mut tenant = existing_tenant(conn, str_at(subscription, &["metadata", "tenant_id"]))?;
+    if tenant.is_none() && event.kind == "checkout.session.completed" {
+        tenant = existing_tenant(conn, str_at(&event.object, &["client_reference_id"]))?;
+    }
+    if tenant.is_none() {
+        tenant = customer_tenant(conn, subscription)?;
+    }
+    let Some(tenant) = tenant else {
+        tracing::warn!(event = %event.id, "a subscription of no workspace we know; ignored");
+        return Ok((Received::Ignored, BotChanges::default()));
+    };
+    let Some(state) = subscription_state(billing, subscription) else {
+        tracing::warn!(event = %event.id, "subscription with an unknown price or not yet paid; ignored");
+        if let Some(customer) = str_at(subscription, &["customer"]) {
+            subscriptions::link_customer_in(conn, &tenant, customer)?;
+        }
+        return Ok((Received::Ignored, BotChanges::default()));
+    };
+    subscriptions::apply_stripe_state_in(conn, &tenant, &state, observed_at)?;
     let changes = subscriptions::apply_bot_limit_in(conn, &tenant)?;
     Ok((Received::Applied, changes))
 }
@@ -279,15 +312,16 @@ fn timestamp(value: &Value) -> Option<NaiveDateTime> {
 }
 
 /// A subscription object's state, read from the fields every API version has (the period
-/// end moved from the subscription to its items in 2025: either is taken).
-fn subscription_state(billing: &BillingConfig, object: &Value, kind: &str) -> Option<StripeState> {
+/// end moved from the subscription to its items in 2025: either is taken). None for an
+/// unknown price, and for `incomplete`: the first payment is not made yet, so nothing changes
+/// (a trial goes on).
+fn subscription_state(billing: &BillingConfig, object: &Value) -> Option<StripeState> {
     let item = &object["items"]["data"][0];
     let price = str_at(item, &["price", "id"])?;
     let plan_id = billing.plan_for_price(price)?;
-    let status = if kind == "customer.subscription.deleted" {
-        Status::Canceled
-    } else {
-        Status::parse(str_at(object, &["status"])?)
+    let status = match str_at(object, &["status"])? {
+        "incomplete" => return None,
+        other => Status::parse(other),
     };
     Some(StripeState {
         customer_id: str_at(object, &["customer"])?.to_owned(),
@@ -297,6 +331,7 @@ fn subscription_state(billing: &BillingConfig, object: &Value, kind: &str) -> Op
         current_period_end: timestamp(&object["current_period_end"])
             .or_else(|| timestamp(&item["current_period_end"])),
         trial_ends_at: timestamp(&object["trial_end"]),
+        grace_days: GRACE_DAYS,
     })
 }
 

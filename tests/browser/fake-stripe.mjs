@@ -36,6 +36,7 @@ function readBody(req) {
  */
 export async function startFakeStripe({ secretKey, webhookSecret, webhookUrl }) {
   const sessions = new Map();
+  const subscriptions = new Map();
   const requests = [];
   const deliveries = [];
   let counter = 0;
@@ -100,6 +101,14 @@ export async function startFakeStripe({ secretKey, webhookSecret, webhookUrl }) 
         res.end(JSON.stringify(session));
         return;
       }
+      // The app reads a subscription's current state when an event says it changed.
+      const wanted = /^\/v1\/subscriptions\/([A-Za-z0-9_]+)$/.exec(url.pathname);
+      if (req.method === 'GET' && wanted) {
+        const subscription = subscriptions.get(wanted[1]);
+        res.writeHead(subscription ? 200 : 404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(subscription ?? { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such subscription: '${wanted[1]}'` } }));
+        return;
+      }
       if (req.method === 'POST' && url.pathname === '/v1/billing_portal/sessions') {
         const portal = fixture('billing_portal_session.json');
         portal.customer = form.get('customer');
@@ -123,14 +132,7 @@ export async function startFakeStripe({ secretKey, webhookSecret, webhookUrl }) 
         const customer = `cus_browser_${counter}`;
         const subscription = `sub_browser_${counter}`;
         const tenant = session.client_reference_id;
-        await deliver('checkout.session.completed', {
-          ...session,
-          status: 'complete',
-          payment_status: 'paid',
-          customer,
-          subscription,
-        });
-        await deliver('customer.subscription.created', {
+        const subscriptionObject = {
           id: subscription,
           object: 'subscription',
           customer,
@@ -149,7 +151,16 @@ export async function startFakeStripe({ secretKey, webhookSecret, webhookUrl }) 
             }],
           },
           trial_end: null,
+        };
+        subscriptions.set(subscription, subscriptionObject);
+        await deliver('checkout.session.completed', {
+          ...session,
+          status: 'complete',
+          payment_status: 'paid',
+          customer,
+          subscription,
         });
+        await deliver('customer.subscription.created', subscriptionObject);
         await deliver('invoice.paid', {
           id: `in_browser_${counter}`,
           object: 'invoice',

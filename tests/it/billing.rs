@@ -153,6 +153,34 @@ fn created_event(
     )
 }
 
+/// Stripe's state moves on: the subscription an event carries (cancelled, for a deletion) is
+/// what the fake API answers from now on. Events about something else change nothing there.
+fn stripe_now_has(stripe: &FakeStripe, body: &str) {
+    let event: Value = serde_json::from_str(body).unwrap();
+    let object = &event["data"]["object"];
+    if object["object"] == "subscription" {
+        let mut subscription = object.clone();
+        if event["type"] == "customer.subscription.deleted" {
+            subscription["status"] = "canceled".into();
+        }
+        stripe.put_subscription(&subscription);
+    }
+}
+
+/// Deliver an event signed now, Stripe's state having moved on with it (see `stripe_now_has`).
+async fn deliver_now<S, B>(stripe: &FakeStripe, app: &Rc<S>, body: &str) -> (StatusCode, Value)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    stripe_now_has(stripe, body);
+    deliver_signed(app, body).await
+}
+
 #[actix_web::test]
 async fn webhooks_are_verified_on_the_raw_body() {
     let stripe = FakeStripe::start();
@@ -199,6 +227,7 @@ async fn webhooks_are_verified_on_the_raw_body() {
     assert_eq!(recorded, 0, "a refused event is not recorded");
 
     // Signed as Stripe signs (and 299 s old is still fine): applied.
+    stripe_now_has(&stripe, &body);
     let fresh_enough = fake::signature(WEBHOOK_SECRET, now - 299, &body);
     let (status, answer) = deliver(&app, &body, Some(&fresh_enough)).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -225,9 +254,16 @@ async fn a_replayed_or_concurrent_duplicate_has_one_effect() {
         now,
     );
 
-    assert_eq!(deliver_signed(&app, &body).await.1["result"], "applied");
+    stripe_now_has(&stripe, &body);
+    assert_eq!(
+        deliver_now(&stripe, &app, &body).await.1["result"],
+        "applied"
+    );
     // Replayed later (Stripe retries, or an attacker replays a captured delivery).
-    assert_eq!(deliver_signed(&app, &body).await.1["result"], "duplicate");
+    assert_eq!(
+        deliver_now(&stripe, &app, &body).await.1["result"],
+        "duplicate"
+    );
 
     // A payment failure delivered eight times at once: one grace period, one record.
     let failed = fake::event(
@@ -236,6 +272,15 @@ async fn a_replayed_or_concurrent_duplicate_has_one_effect() {
         now + 1,
         fake::invoice("in_dup", "cus_dup", "sub_dup", "open"),
     );
+    // The payment failed: Stripe has the subscription past due.
+    stripe.put_subscription(&fake::subscription(
+        "sub_dup",
+        "cus_dup",
+        &tenant,
+        "price_pro_test",
+        "past_due",
+        now + 2_592_000,
+    ));
     let deliveries = (0..8).map(|_| deliver_signed(&app, &failed));
     let answers = futures_join(deliveries).await;
     let applied = answers
@@ -363,6 +408,8 @@ async fn events_in_any_order_end_in_the_same_state() {
     for (n, order) in orders.iter().enumerate() {
         let tenant = workspace(&site, &format!("order{n}@example.com")).await;
         let events = lifecycle(&tenant, &format!("ord{n}"), start);
+        // The story has happened at Stripe; its events arrive afterwards, in any order.
+        stripe_now_has(&stripe, &events[4]);
         for &i in *order {
             let (status, answer) = deliver_signed(&app, &events[i]).await;
             assert_eq!(status, StatusCode::OK, "{answer}");
@@ -404,7 +451,7 @@ async fn a_downgrade_pauses_bots_and_an_upgrade_resumes_them() {
         "price_pro_test",
         now,
     );
-    deliver_signed(&app, &created).await;
+    deliver_now(&stripe, &app, &created).await;
     let ids = add_bots(&site, &tenant, 3).await;
 
     let cancelled = fake::event(
@@ -421,7 +468,7 @@ async fn a_downgrade_pauses_bots_and_an_upgrade_resumes_them() {
         ),
     );
     assert_eq!(
-        deliver_signed(&app, &cancelled).await.1["result"],
+        deliver_now(&stripe, &app, &cancelled).await.1["result"],
         "applied"
     );
     assert_eq!(plan_of(&site, &tenant).await, "free");
@@ -455,7 +502,10 @@ async fn a_downgrade_pauses_bots_and_an_upgrade_resumes_them() {
         "price_starter_test",
         now + 2,
     );
-    assert_eq!(deliver_signed(&app, &again).await.1["result"], "applied");
+    assert_eq!(
+        deliver_now(&stripe, &app, &again).await.1["result"],
+        "applied"
+    );
     assert_eq!(plan_of(&site, &tenant).await, "starter");
     assert!(paused().await.iter().all(|(_, p)| !p), "all bots resumed");
 }
@@ -558,19 +608,18 @@ async fn checkout_and_portal_go_through_the_stripe_api() {
         now,
         fake::completed_session("cs_test_0001", &tenant, "cus_ana", "sub_ana"),
     );
-    deliver_signed(&app, &completed).await;
-    deliver_signed(
-        &app,
-        &created_event(
-            "evt_co_2",
-            &tenant,
-            "cus_ana",
-            "sub_ana",
-            "price_starter_test",
-            now + 1,
-        ),
-    )
-    .await;
+    let created = created_event(
+        "evt_co_2",
+        &tenant,
+        "cus_ana",
+        "sub_ana",
+        "price_starter_test",
+        now + 1,
+    );
+    // When the checkout completes, Stripe has the subscription already.
+    stripe_now_has(&stripe, &created);
+    deliver_now(&stripe, &app, &completed).await;
+    deliver_now(&stripe, &app, &created).await;
     let billing = ana.get("/billing").await;
     assert!(
         billing.body.contains("<strong>Starter</strong>"),
@@ -626,7 +675,8 @@ async fn every_quota_holds_at_its_boundary() {
     let app = site.app().await;
     let tenant = workspace(&site, "quota@example.com").await;
     let now = Utc::now().timestamp();
-    deliver_signed(
+    deliver_now(
+        &stripe,
         &app,
         &created_event(
             "evt_q_1",
@@ -1087,6 +1137,7 @@ async fn an_older_state_never_overwrites_a_newer_one() {
         status,
         current_period_end: None,
         trial_ends_at: None,
+        grace_days: 7,
     };
     let (t, newer, older) = (
         tenant.clone(),
@@ -1103,4 +1154,179 @@ async fn an_older_state_never_overwrites_a_newer_one() {
         .await;
     assert_eq!(applied, (true, false));
     assert_eq!(plan_of(&site, &tenant).await, "pro");
+}
+
+/// The seven events of one subscription's life, in Stripe's order, each with the
+/// subscription as Stripe has it right after: created incomplete → first invoice paid →
+/// checkout completed → plan changed to Pro → an event we do not handle → a renewal payment
+/// failed → the subscription deleted.
+fn seven_event_story(tenant: &str, tag: &str, start: i64) -> Vec<(String, Value)> {
+    let (customer, sub) = (format!("cus_{tag}"), format!("sub_{tag}"));
+    let period = start + 2_592_000;
+    let state = |price: &str, status: &str| {
+        fake::subscription(&sub, &customer, tenant, price, status, period)
+    };
+    let incomplete = state("price_starter_test", "incomplete");
+    let starter = state("price_starter_test", "active");
+    let pro = state("price_pro_test", "active");
+    let past_due = state("price_pro_test", "past_due");
+    let canceled = state("price_pro_test", "canceled");
+    let event = |n: u32, kind: &str, object: Value| {
+        fake::event(
+            &format!("evt_{tag}_{n}"),
+            kind,
+            start + i64::from(n),
+            object,
+        )
+    };
+    vec![
+        (
+            event(1, "customer.subscription.created", incomplete.clone()),
+            incomplete,
+        ),
+        (
+            event(
+                2,
+                "invoice.paid",
+                fake::invoice(&format!("in_{tag}_1"), &customer, &sub, "paid"),
+            ),
+            starter.clone(),
+        ),
+        (
+            event(
+                3,
+                "checkout.session.completed",
+                fake::completed_session(&format!("cs_{tag}"), tenant, &customer, &sub),
+            ),
+            starter,
+        ),
+        (
+            event(4, "customer.subscription.updated", pro.clone()),
+            pro.clone(),
+        ),
+        (
+            event(
+                5,
+                "customer.updated",
+                serde_json::json!({"id": customer, "object": "customer", "email": "x@example.com"}),
+            ),
+            pro,
+        ),
+        (
+            event(
+                6,
+                "invoice.payment_failed",
+                fake::invoice(&format!("in_{tag}_2"), &customer, &sub, "open"),
+            ),
+            past_due,
+        ),
+        (
+            event(7, "customer.subscription.deleted", canceled.clone()),
+            canceled,
+        ),
+    ]
+}
+
+/// A small, seeded shuffle (xorshift), so a failing order can be replayed from its seed.
+fn shuffled<T: Clone>(items: &[T], seed: u64) -> Vec<T> {
+    let mut state = seed | 1;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut out = items.to_vec();
+    for i in (1..out.len()).rev() {
+        let j = usize::try_from(next() % (i as u64 + 1)).unwrap();
+        out.swap(i, j);
+    }
+    out
+}
+
+/// The story ends in the same state whatever order Stripe delivers its events in, and however
+/// often: plan, status, grace and paused bots as when they arrive in Stripe's order. Also for
+/// the story cut before the deletion (paid plan kept, in its grace period).
+#[actix_web::test]
+async fn a_subscription_story_ends_the_same_in_any_order_and_with_repeats() {
+    let stripe = FakeStripe::start();
+    let site = billing_site(&stripe, "0");
+    let app = site.app().await;
+    let start = Utc::now().timestamp() - 1_000;
+
+    async fn outcome(site: &Site, tenant: &str) -> (String, String, bool, Vec<bool>) {
+        let stored = subscription_of(site, tenant).await.expect("a subscription");
+        let tenant = tenant.to_owned();
+        let paused = site
+            .query(move |conn| {
+                bots::table
+                    .filter(bots::tenant_id.eq(&tenant))
+                    .order(bots::created_at.asc())
+                    .select(bots::paused_for_plan)
+                    .load::<bool>(conn)
+            })
+            .await;
+        (
+            stored.effective_plan_id().to_owned(),
+            stored.status.clone(),
+            stored.grace_ends_at.is_some(),
+            paused,
+        )
+    }
+
+    for length in [7, 6] {
+        // In Stripe's order, Stripe's state moving with each event.
+        let tenant = workspace(&site, &format!("story{length}@example.com")).await;
+        add_bots(&site, &tenant, 3).await;
+        let story = seven_event_story(&tenant, &format!("s{length}"), start);
+        for (event, after) in &story[..length] {
+            stripe.put_subscription(after);
+            let (status, answer) = deliver_signed(&app, event).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+        }
+        let expected = outcome(&site, &tenant).await;
+        match length {
+            7 => assert_eq!(
+                expected,
+                (
+                    "free".into(),
+                    "canceled".into(),
+                    false,
+                    vec![false, true, true]
+                )
+            ),
+            _ => assert_eq!(
+                expected,
+                (
+                    "pro".into(),
+                    "past_due".into(),
+                    true,
+                    vec![false, false, false]
+                )
+            ),
+        }
+
+        // The same story, delivered after the fact: shuffled, each event one to three times.
+        for seed in 1..=12u64 {
+            let tenant = workspace(&site, &format!("story{length}.{seed}@example.com")).await;
+            add_bots(&site, &tenant, 3).await;
+            let story = seven_event_story(&tenant, &format!("s{length}x{seed}"), start);
+            stripe.put_subscription(&story[length - 1].1);
+            let mut deliveries = Vec::new();
+            for (n, (event, _)) in story[..length].iter().enumerate() {
+                for _ in 0..=(seed as usize + n) % 3 {
+                    deliveries.push(event.clone());
+                }
+            }
+            for event in shuffled(&deliveries, seed * 7919) {
+                let (status, answer) = deliver_signed(&app, &event).await;
+                assert_eq!(status, StatusCode::OK, "seed {seed}: {answer}");
+            }
+            assert_eq!(
+                outcome(&site, &tenant).await,
+                expected,
+                "story of {length} events, seed {seed}"
+            );
+        }
+    }
 }

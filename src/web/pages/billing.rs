@@ -275,6 +275,15 @@ pub async fn stripe_webhook(
                 "Webhooks are not configured.",
             )
         }
+        Err(WebhookError::StripeUnavailable(e)) => {
+            // Stripe retries a 5xx: the subscription is read again then.
+            tracing::warn!(error = %e, "could not read a webhook's subscription from Stripe");
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "stripe_unavailable",
+                "Could not read the subscription from Stripe; deliver again later.",
+            )
+        }
         Err(WebhookError::Database(e)) => {
             // Stripe retries a 5xx, so the event is not lost.
             tracing::error!(error = %e, "could not apply a Stripe webhook");

@@ -1,5 +1,6 @@
-//! A local stand-in for the Stripe API: it answers the two calls we make (create a Checkout
-//! Session, create a Billing Portal Session) with Stripe's own response shapes (the JSON
+//! A local stand-in for the Stripe API: it answers the calls we make (create a Checkout
+//! Session, create a Billing Portal Session, read a subscription: the state a test put there
+//! with `put_subscription`) with Stripe's own response shapes (the JSON
 //! fixtures under `tests/fixtures/stripe/`), honours idempotency keys as Stripe does, and
 //! records every request for assertions. Plus helpers to sign webhook events exactly as
 //! Stripe signs them.
@@ -31,6 +32,7 @@ struct State {
     requests: Vec<Recorded>,
     by_key: HashMap<String, Value>,
     sessions: u32,
+    subscriptions: HashMap<String, Value>,
 }
 
 /// The running fake.
@@ -73,6 +75,16 @@ async fn handle(
             "type": "invalid_request_error",
             "message": "Invalid API Key provided"
         }}));
+    }
+    if let Some(id) = req.path().strip_prefix("/v1/subscriptions/") {
+        return match state.subscriptions.get(id) {
+            Some(subscription) => HttpResponse::Ok().json(subscription),
+            None => HttpResponse::NotFound().json(json!({"error": {
+                "type": "invalid_request_error",
+                "code": "resource_missing",
+                "message": format!("No such subscription: '{id}'")
+            }})),
+        };
     }
     // Stripe answers a repeated idempotency key with the first response.
     if let Some(previous) = recorded
@@ -149,6 +161,20 @@ impl FakeStripe {
             })
         });
         Self { base_url, state }
+    }
+
+    /// Make `subscription` (a Stripe subscription object) what the API answers for its id
+    /// from now on, as Stripe's state moves on.
+    pub fn put_subscription(&self, subscription: &Value) {
+        let id = subscription["id"]
+            .as_str()
+            .expect("a subscription id")
+            .to_owned();
+        self.state
+            .lock()
+            .unwrap()
+            .subscriptions
+            .insert(id, subscription.clone());
     }
 
     /// Every request so far.
