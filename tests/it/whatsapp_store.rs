@@ -300,6 +300,10 @@ async fn the_client_gets_back_what_it_stored_and_sweeps_what_expired() {
         backend.load_identity("4477@s.whatsapp.net").await.unwrap(),
         None
     );
+    // A client winding down after its session was forgotten writes nothing back.
+    store.put("meta", "device", b"late write", 1).await.unwrap();
+    assert_eq!(store.get("meta", "device").await.unwrap(), None);
+    assert!(store.keys("meta").await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -34,6 +34,10 @@ pub struct SessionStore {
     key: Arc<EncryptionKey>,
     bot_id: Arc<str>,
     tenant_id: Arc<str>,
+    /// True once the session is forgotten: the client may still write as it winds down
+    /// (prekeys, a fresh device), and those writes must not bring a session back. Writes
+    /// hold the read side while they run, so `clear` waits for any write in flight.
+    forgotten: Arc<tokio::sync::RwLock<bool>>,
 }
 
 impl SessionStore {
@@ -44,6 +48,7 @@ impl SessionStore {
             key,
             bot_id: bot_id.into(),
             tenant_id: tenant_id.into(),
+            forgotten: Arc::default(),
         }
     }
 
@@ -161,7 +166,8 @@ impl SessionStore {
         kind: &str,
         items: Vec<(String, Vec<u8>, i64)>,
     ) -> Result<(), StoreFailure> {
-        if items.is_empty() {
+        let forgotten = self.forgotten.read().await;
+        if items.is_empty() || *forgotten {
             return Ok(());
         }
         let sealed: Vec<(String, Vec<u8>, i64)> = items
@@ -273,8 +279,11 @@ impl SessionStore {
         Ok(max.unwrap_or(0))
     }
 
-    /// Forget the whole session (unpair, logout).
+    /// Forget the whole session (unpair, logout). From then on this store takes no writes;
+    /// a new pairing starts with a new store.
     pub async fn clear(&self) -> Result<usize, StoreFailure> {
+        let mut forgotten = self.forgotten.write().await;
+        *forgotten = true;
         self.run(move |conn, bot, tenant| diesel::delete(session(bot, tenant)).execute(conn))
             .await
     }
