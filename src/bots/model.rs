@@ -203,6 +203,32 @@ pub fn set_running_on_in(conn: &mut DbConn, id: &str, instance: Option<&str>) ->
         .map(drop)
 }
 
+/// What a connected bot's status reads while its task starts: it does not answer until its
+/// transport connects.
+pub const STARTING: &str = "Starting";
+
+/// Mark a connected bot as starting ("Reconnecting: Starting"). With `last_run_by`, only if
+/// no instance, or that one, ran it last: a bot that another instance runs is left alone.
+pub fn mark_starting_in(conn: &mut DbConn, id: &str, last_run_by: Option<&str>) -> QueryResult<()> {
+    let connected = bots::table
+        .filter(bots::id.eq(id))
+        .filter(bots::status.eq(BotStatus::Connected));
+    let values = (
+        bots::status.eq(BotStatus::Reconnecting),
+        bots::status_reason.eq(Some(STARTING)),
+        bots::updated_at.eq(Utc::now().naive_utc()),
+    );
+    match last_run_by {
+        Some(instance) => diesel::update(
+            connected.filter(bots::running_on.is_null().or(bots::running_on.eq(instance))),
+        )
+        .set(values)
+        .execute(conn),
+        None => diesel::update(connected).set(values).execute(conn),
+    }
+    .map(drop)
+}
+
 /// Whether `sender` is the bot's owner: asked of the database, never of configuration.
 pub fn is_owner_in(conn: &mut DbConn, bot_id: &str, sender: &str) -> QueryResult<bool> {
     let owner: Option<String> = bots::table

@@ -368,6 +368,9 @@ enum RunEnd {
 }
 
 async fn supervise(supervisor: BotSupervisor, bot_id: BotId, cancel: CancellationToken) {
+    // A bot this instance ran before it stopped (or crashed) does not answer until its
+    // transport is up again, lease wait included: its status says so from now.
+    mark_starting(&supervisor, &bot_id, Some(supervisor.instance())).await;
     let mut failures = 0u32;
     loop {
         if !wait_for_lease(&supervisor, &bot_id, &cancel).await {
@@ -480,6 +483,21 @@ async fn release(supervisor: &BotSupervisor, bot_id: &BotId) {
     }
 }
 
+async fn mark_starting(supervisor: &BotSupervisor, bot_id: &BotId, last_run_by: Option<&str>) {
+    let (id, last_run_by) = (bot_id.to_owned(), last_run_by.map(str::to_owned));
+    let result = supervisor
+        .inner
+        .db
+        .run_in(
+            RowScope::across_tenants("the runtime records a bot's status"),
+            move |conn| model::mark_starting_in(conn, &id, last_run_by.as_deref()),
+        )
+        .await;
+    if let Err(e) = result {
+        tracing::error!(bot_id = %bot_id, error = %e, "could not record bot status");
+    }
+}
+
 async fn set_running_on(supervisor: &BotSupervisor, bot_id: &BotId, instance: Option<&str>) {
     let (id, instance) = (bot_id.to_owned(), instance.map(str::to_owned));
     let result = supervisor
@@ -515,9 +533,6 @@ async fn set_status(
     }
 }
 
-/// The status reason while a paired bot's task starts.
-const STARTING: &str = "Starting";
-
 async fn run_bot(supervisor: BotSupervisor, bot_id: BotId, cancel: CancellationToken) -> RunEnd {
     let inner = &supervisor.inner;
     let mut bot = match model::find_for_runtime(&inner.db, &bot_id).await {
@@ -532,15 +547,9 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: BotId, cancel: CancellationT
         Err(e) => return RunEnd::Failed(e.to_string()),
     }
     // Until the transport says it is connected, the bot does not answer: the page says so
-    // (after a crash the stored status still reads "connected").
+    // (after a crash, or a takeover from an instance that died, it still reads "connected").
     if bot.status == BotStatus::Connected {
-        set_status(
-            &supervisor,
-            &bot.id,
-            BotStatus::Reconnecting,
-            Some(STARTING),
-        )
-        .await;
+        mark_starting(&supervisor, &bot.id, None).await;
         bot.status = BotStatus::Reconnecting;
     }
     let (events_tx, mut events) = mpsc::channel(256);

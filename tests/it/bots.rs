@@ -388,3 +388,51 @@ async fn the_database_refuses_an_unknown_bot_or_message_status() {
         .await;
     assert_eq!(changed, 1);
 }
+
+/// While a bot's task waits to start (here: another holder keeps its lease), its status says
+/// it is starting, not "connected"; once it runs, connected again.
+#[actix_web::test]
+async fn a_starting_bot_says_so_until_it_runs() {
+    use whatsdex::bots::lease::Leases;
+    use whatsdex::ids::BotId;
+
+    let site = Site::start();
+    let app = site.app().await;
+    let mut owner = Browser::new(app.clone());
+    let bot_id = paired_bot(&mut owner, app.clone()).await;
+    let id = BotId::from(bot_id.clone());
+    let status = || {
+        let bot_id = bot_id.clone();
+        site.query(move |c| {
+            bots::table
+                .find(&bot_id)
+                .select((bots::status, bots::status_reason))
+                .first::<(String, Option<String>)>(c)
+        })
+    };
+    eventually!("connected", (status().await.0 == "connected").then_some(()));
+
+    // The task stops; something else holds the lease for a while (a dying instance's).
+    site.state.bots.stop(&id).await;
+    assert_eq!(
+        status().await.0,
+        "connected",
+        "a stop alone changes nothing"
+    );
+    let leases = Leases::for_deployment(&site.state.cache, &site.state.db);
+    assert!(leases.acquire(&bot_id, "ghost").await.unwrap());
+    site.state.bots.ensure_running(&id);
+    let waiting = eventually!("the status says starting", {
+        let now = status().await;
+        (now.0 != "connected").then_some(now)
+    });
+    assert_eq!(
+        waiting,
+        ("reconnecting".to_owned(), Some("Starting".to_owned()))
+    );
+
+    leases.release(&bot_id, "ghost").await.unwrap();
+    eventually!("connected once it runs", {
+        (status().await.0 == "connected").then_some(())
+    });
+}
