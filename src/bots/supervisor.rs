@@ -483,34 +483,40 @@ async fn release(supervisor: &BotSupervisor, bot_id: &BotId) {
     }
 }
 
-async fn mark_starting(supervisor: &BotSupervisor, bot_id: &BotId, last_run_by: Option<&str>) {
-    let (id, last_run_by) = (bot_id.to_owned(), last_run_by.map(str::to_owned));
+/// Write what the runtime learnt about a bot; a failure is logged, never raised (the bot runs
+/// on, and the next event writes again).
+async fn record<F>(supervisor: &BotSupervisor, bot_id: &BotId, what: &'static str, write: F)
+where
+    F: FnOnce(&mut crate::db::DbConn, &str) -> diesel::QueryResult<()> + Send + 'static,
+{
+    let id = bot_id.to_owned();
     let result = supervisor
         .inner
         .db
         .run_in(
-            RowScope::across_tenants("the runtime records a bot's status"),
-            move |conn| model::mark_starting_in(conn, &id, last_run_by.as_deref()),
+            RowScope::across_tenants("the runtime records what it learnt about a bot"),
+            move |conn| write(conn, &id),
         )
         .await;
     if let Err(e) = result {
-        tracing::error!(bot_id = %bot_id, error = %e, "could not record bot status");
+        tracing::error!(bot_id = %bot_id, error = %e, "could not record {what}");
     }
 }
 
+async fn mark_starting(supervisor: &BotSupervisor, bot_id: &BotId, last_run_by: Option<&str>) {
+    let last_run_by = last_run_by.map(str::to_owned);
+    record(supervisor, bot_id, "bot status", move |conn, id| {
+        model::mark_starting_in(conn, id, last_run_by.as_deref())
+    })
+    .await;
+}
+
 async fn set_running_on(supervisor: &BotSupervisor, bot_id: &BotId, instance: Option<&str>) {
-    let (id, instance) = (bot_id.to_owned(), instance.map(str::to_owned));
-    let result = supervisor
-        .inner
-        .db
-        .run_in(
-            RowScope::across_tenants("the runtime records which instance runs a bot"),
-            move |conn| model::set_running_on_in(conn, &id, instance.as_deref()),
-        )
-        .await;
-    if let Err(e) = result {
-        tracing::error!(bot_id = %bot_id, error = %e, "could not record where the bot runs");
-    }
+    let instance = instance.map(str::to_owned);
+    record(supervisor, bot_id, "where the bot runs", move |conn, id| {
+        model::set_running_on_in(conn, id, instance.as_deref())
+    })
+    .await;
 }
 
 async fn set_status(
@@ -519,18 +525,11 @@ async fn set_status(
     status: BotStatus,
     reason: Option<&str>,
 ) {
-    let (id, reason) = (bot_id.to_owned(), reason.map(str::to_owned));
-    let result = supervisor
-        .inner
-        .db
-        .run_in(
-            RowScope::across_tenants("the runtime records a bot's status"),
-            move |conn| model::set_status_in(conn, &id, status, reason.as_deref()),
-        )
-        .await;
-    if let Err(e) = result {
-        tracing::error!(bot_id = %bot_id, error = %e, "could not record bot status");
-    }
+    let reason = reason.map(str::to_owned);
+    record(supervisor, bot_id, "bot status", move |conn, id| {
+        model::set_status_in(conn, id, status, reason.as_deref())
+    })
+    .await;
 }
 
 async fn run_bot(supervisor: BotSupervisor, bot_id: BotId, cancel: CancellationToken) -> RunEnd {
@@ -748,17 +747,10 @@ async fn handle_event(
         }
         TransportEvent::LoggedOut => {
             transport.forget_session().await;
-            let id = bot.id.clone();
-            let cleared = inner
-                .db
-                .run_in(
-                    RowScope::across_tenants("the runtime records what the transport reported"),
-                    move |conn| model::clear_owner_in(conn, &id),
-                )
-                .await;
-            if let Err(e) = cleared {
-                tracing::error!(bot_id = %bot.id, error = %e, "could not clear the owner");
-            }
+            record(supervisor, &bot.id, "the cleared owner", |conn, id| {
+                model::clear_owner_in(conn, id)
+            })
+            .await;
             set_status(
                 supervisor,
                 &bot.id,
