@@ -16,6 +16,7 @@ mod health;
 mod isolation;
 mod metrics;
 mod migrations;
+mod plans_shown;
 mod process;
 mod restarts;
 mod role_split;
