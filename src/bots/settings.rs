@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::behaviour::{BotConfig, CommandDef, KeywordReply, MenuItem};
 use super::model;
+use super::presets::merge::Merged;
 use super::presets::{self, Template};
 use super::router::hours;
 use crate::billing::entitlements::{self, Action, Decision};
@@ -113,51 +114,16 @@ pub fn set_paused_in(
         .map(drop)
 }
 
-/// The settings after applying `template` to `current`:
-/// - `reset`, or no settings yet: exactly the template;
-/// - another template: the template, keeping the workspace's own (custom) commands;
-/// - the same template again: the workspace's edits stay, and anything the template gained
-///   since (commands, keywords, flows, menu items) is added.
-pub fn merge(current: &StoredConfig, template: &Template, reset: bool, had_row: bool) -> BotConfig {
-    let fresh = template.config.clone();
-    if reset || !had_row {
-        return fresh;
-    }
-    if current.template_id.as_deref() != Some(template.id.as_str()) {
-        let mut config = fresh;
-        for custom in current.config.commands.iter().filter(|c| c.custom) {
-            if !config.commands.iter().any(|c| c.name == custom.name) {
-                config.commands.push(custom.clone());
-            }
-        }
-        return config;
-    }
-    let mut config = current.config.clone();
-    for command in fresh.commands {
-        if !config.commands.iter().any(|c| c.name == command.name) {
-            config.commands.push(command);
-        }
-    }
-    for keyword in fresh.keywords {
-        if !config
-            .keywords
-            .iter()
-            .any(|k| k.keywords == keyword.keywords)
-        {
-            config.keywords.push(keyword);
-        }
-    }
-    for flow in fresh.flows {
-        if config.flow(&flow.id).is_none() {
-            config.flows.push(flow);
-        }
-    }
-    for item in fresh.menu.items {
-        if !config.menu.items.iter().any(|i| i.label == item.label) {
-            config.menu.items.push(item);
-        }
-    }
-    config
+/// The settings after applying `template` to `current`, and what that changes: the
+/// workspace's edits stay unless `reset` (see [`presets::merge`]). The template the bot's
+/// settings came from tells an edit from what that template gave.
+pub fn merge(current: &StoredConfig, template: &Template, reset: bool) -> Merged {
+    let base = current
+        .template_id
+        .as_deref()
+        .and_then(presets::find)
+        .map(|t| t.config);
+    presets::merge::apply(&current.config, base.as_ref(), &template.config, reset)
 }
 
 fn require_editor(scope: &TenantScope) -> ServiceResult<()> {
@@ -178,7 +144,73 @@ fn plan_error(field: &'static str, decision: Decision) -> ServiceResult<()> {
     }
 }
 
-/// Apply a template to one of the scope's bots. Premium templates need their feature.
+/// What applying a template to a bot would change, for the confirmation step.
+#[derive(Debug, Clone)]
+pub struct TemplatePreview {
+    pub bot: model::Bot,
+    pub template: Template,
+    pub reset: bool,
+    pub merged: Merged,
+}
+
+/// The template, once the plan allows it (premium templates need their feature).
+fn allowed_template(conn: &mut DbConn, tenant_id: &str, template_id: &str) -> ServiceResult<Template> {
+    let template = presets::find(template_id).ok_or(ServiceError::NotFound)?;
+    if let Some(feature) = template.premium {
+        plan_error(
+            "template",
+            entitlements::check_in(conn, tenant_id, Action::Use(feature))?,
+        )?;
+    }
+    Ok(template)
+}
+
+/// Whether one of the scope's bots has settings of its own yet (then applying a template
+/// is shown before it is done; before, there is nothing to lose).
+pub async fn has_settings(ctx: &Context, scope: &TenantScope, bot_id: &str) -> ServiceResult<bool> {
+    let bot = model::find(ctx, scope, bot_id).await?;
+    Ok(ctx
+        .db
+        .run_in(scope.rows(), move |conn| {
+            bot_configs::table
+                .find(&bot.id)
+                .count()
+                .get_result::<i64>(conn)
+        })
+        .await?
+        > 0)
+}
+
+/// What applying `template_id` to one of the scope's bots would change; nothing is saved.
+pub async fn preview_template(
+    ctx: &Context,
+    scope: &TenantScope,
+    bot_id: &str,
+    template_id: &str,
+    reset: bool,
+) -> ServiceResult<TemplatePreview> {
+    require_editor(scope)?;
+    let bot = model::find(ctx, scope, bot_id).await?;
+    let (tenant_id, template_id) = (scope.tenant_id().to_owned(), template_id.to_owned());
+    let id = bot.id.clone();
+    let (template, merged) = ctx
+        .db
+        .transaction(scope.rows(), move |conn| {
+            let template = allowed_template(conn, &tenant_id, &template_id)?;
+            let merged = merge(&load_in(conn, &id)?, &template, reset);
+            Ok::<_, ServiceError>((template, merged))
+        })
+        .await?;
+    Ok(TemplatePreview {
+        bot,
+        template,
+        reset,
+        merged,
+    })
+}
+
+/// Apply a template to one of the scope's bots, keeping the workspace's edits unless
+/// `reset`. Premium templates need their feature.
 pub async fn apply_template(
     ctx: &Context,
     scope: &TenantScope,
@@ -188,24 +220,12 @@ pub async fn apply_template(
 ) -> ServiceResult<()> {
     require_editor(scope)?;
     let bot = model::find(ctx, scope, bot_id).await?;
-    let template = presets::find(template_id).ok_or(ServiceError::NotFound)?;
-    let tenant_id = scope.tenant_id().to_owned();
+    let (tenant_id, template_id) = (scope.tenant_id().to_owned(), template_id.to_owned());
     ctx.db
         .transaction(scope.rows(), move |conn| {
-            if let Some(feature) = template.premium {
-                plan_error(
-                    "template",
-                    entitlements::check_in(conn, &tenant_id, Action::Use(feature))?,
-                )?;
-            }
-            let had_row = bot_configs::table
-                .find(&bot.id)
-                .count()
-                .get_result::<i64>(conn)?
-                > 0;
-            let current = load_in(conn, &bot.id)?;
-            let config = merge(&current, &template, reset, had_row);
-            save_in(conn, &tenant_id, &bot.id, Some(&template.id), &config)?;
+            let template = allowed_template(conn, &tenant_id, &template_id)?;
+            let merged = merge(&load_in(conn, &bot.id)?, &template, reset);
+            save_in(conn, &tenant_id, &bot.id, Some(&template.id), &merged.config)?;
             Ok::<_, ServiceError>(())
         })
         .await
@@ -589,9 +609,9 @@ mod tests {
             template_id: Some(template.id.clone()),
             paused: false,
         };
-        assert_eq!(merge(&current, &template, false, true).welcome, "Ciao!");
+        assert_eq!(merge(&current, &template, false).config.welcome, "Ciao!");
         assert_eq!(
-            merge(&current, &template, true, true).welcome,
+            merge(&current, &template, true).config.welcome,
             template.config.welcome
         );
     }

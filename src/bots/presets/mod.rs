@@ -5,6 +5,8 @@ use chrono::Utc;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub mod merge;
+
 use super::behaviour::BotConfig;
 use crate::billing::plans::Feature;
 use crate::db::DbConn;
