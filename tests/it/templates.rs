@@ -612,6 +612,7 @@ async fn settings_are_validated_next_to_the_field_and_saved() {
                 ("bot_id", &bot_id),
                 ("template_id", "restaurant_orders"),
                 ("reset", "1"),
+                ("confirm", "1"),
             ],
         )
         .await;
@@ -637,6 +638,123 @@ async fn settings_are_validated_next_to_the_field_and_saved() {
         custom
             .body
             .contains("Custom commands is not included in your plan.")
+    );
+}
+
+/// The settings form's fields for `config`, as the page would post them unchanged.
+fn settings_fields(config: &whatsdex::bots::behaviour::BotConfig) -> Vec<(String, String)> {
+    use whatsdex::bots::settings::{keywords_text, menu_text};
+    let mut fields: Vec<(String, String)> = vec![
+        ("prefix".into(), config.prefix.clone()),
+        ("language".into(), config.language.clone()),
+        ("welcome".into(), config.welcome.clone()),
+        ("utc_offset".into(), config.hours.utc_offset.clone()),
+        ("open".into(), config.hours.open.clone()),
+        ("close".into(), config.hours.close.clone()),
+        ("away_message".into(), config.away_message.clone()),
+        ("fallback".into(), config.fallback.clone()),
+        ("keywords".into(), keywords_text(config)),
+        ("menu_title".into(), config.menu.title.clone()),
+        ("menu".into(), menu_text(config)),
+    ];
+    for (i, command) in config.commands.iter().enumerate() {
+        if command.enabled {
+            fields.push((format!("cmd_{i}_enabled"), "on".into()));
+        }
+        fields.push((format!("cmd_{i}_reply"), command.reply.clone()));
+    }
+    fields
+}
+
+#[actix_web::test]
+async fn a_second_template_is_shown_first_then_merged_keeping_the_edits() {
+    let site = Site::start_with(&[("TRIAL_DAYS", "0")]); // the free plan
+    let (bot_id, mut owner) = bot_with_template(&site, site.app().await, "customer_support").await;
+    async fn stored_config(site: &Site) -> (Option<String>, String) {
+        site.query(|c| {
+            bot_configs::table
+                .select((bot_configs::template_id, bot_configs::config))
+                .first(c)
+        })
+        .await
+    }
+    // The workspace edits its welcome and one keyword reply.
+    let mut edited = whatsdex::bots::presets::find("customer_support")
+        .unwrap()
+        .config;
+    edited.welcome = "Hi, this is Lima Bakery!".into();
+    edited.keywords[0].reply = "Bring it back within 14 days.".into();
+    let fields = settings_fields(&edited);
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let saved = owner
+        .post(&format!("/bots/{bot_id}/settings"), &fields)
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    // Another template, without reset: first the preview, and nothing changes yet.
+    let asked = owner
+        .post(
+            "/templates/apply",
+            &[("bot_id", &bot_id), ("template_id", "faq_assistant")],
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER);
+    let preview_path = format!("/templates/preview?bot={bot_id}&template=faq_assistant");
+    assert_eq!(asked.location(), preview_path);
+    let (template_id, before) = stored_config(&site).await;
+    assert_eq!(template_id.as_deref(), Some("customer_support"));
+    assert!(before.contains("Hi, this is Lima Bakery!"));
+
+    let preview = owner.get(&preview_path).await;
+    assert_eq!(preview.status, StatusCode::OK);
+    let section = |name: &str| {
+        let start = preview
+            .body
+            .find(&format!(r#"data-testid="{name}""#))
+            .unwrap_or_else(|| panic!("a {name} section: {}", preview.body));
+        let rest = &preview.body[start..];
+        rest[..rest.find("</section>").unwrap_or(rest.len())].to_owned()
+    };
+    let kept = section("kept");
+    assert!(kept.contains("Welcome message"), "{kept}");
+    assert!(kept.contains("Hi, this is Lima Bakery!"), "{kept}");
+    assert!(kept.contains("Keyword reply: refund, return"), "{kept}");
+    assert!(kept.contains("Command !hours") && kept.contains("Command !human"));
+    assert!(section("added").contains("Command !faq"));
+    assert!(section("replaced").contains("Keyword reply: delivery, deliver, shipping"));
+    assert!(preview.body.contains(r#"name="confirm" value="1""#));
+
+    // Confirmed: the edits and the commands are kept, FAQ's replies are added.
+    let applied = owner
+        .post(
+            "/templates/apply",
+            &[
+                ("bot_id", &bot_id),
+                ("template_id", "faq_assistant"),
+                ("confirm", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        applied.location(),
+        format!("/bots/{bot_id}/settings?notice=template_applied")
+    );
+    let (template_id, after) = stored_config(&site).await;
+    assert_eq!(template_id.as_deref(), Some("faq_assistant"));
+    let after: whatsdex::bots::behaviour::BotConfig = serde_json::from_str(&after).unwrap();
+    assert_eq!(after.welcome, "Hi, this is Lima Bakery!");
+    assert_eq!(after.keywords[0].reply, "Bring it back within 14 days.");
+    for name in ["hours", "human", "faq"] {
+        assert!(after.command(name).is_some(), "!{name}");
+    }
+    assert!(
+        after
+            .keywords
+            .iter()
+            .any(|k| k.keywords.contains(&"payment".to_owned()))
     );
 }
 
