@@ -365,6 +365,18 @@ pub async fn create_with_transport(
         .await
 }
 
+/// One of the scope's bots, when the scope may change it (owners and admins): a foreign id
+/// is NotFound, a member's request Forbidden.
+pub async fn find_to_change(ctx: &Context, scope: &TenantScope, id: &str) -> ServiceResult<Bot> {
+    let bot = find(ctx, scope, id).await?;
+    if !scope.role().can_edit_workspace() {
+        return Err(ServiceError::Forbidden(
+            "Only owners and admins can change bots.",
+        ));
+    }
+    Ok(bot)
+}
+
 /// Rename one of the scope's bots.
 pub async fn rename(
     ctx: &Context,
@@ -419,11 +431,7 @@ pub async fn unpair(
                     bots::updated_at.eq(Utc::now().naive_utc()),
                 ))
                 .execute(conn)?;
-            diesel::delete(
-                crate::db::schema::sandbox_phones::table
-                    .filter(crate::db::schema::sandbox_phones::bot_id.eq(&bot.id)),
-            )
-            .execute(conn)
+            crate::bots::sandbox_phones::close_all_in(conn, &bot.id)
         })
         .await?;
     Ok(())

@@ -11,8 +11,8 @@ use super::supervisor::BotSupervisor;
 use super::transport::sandbox::SandboxHub;
 use super::transport::{InboundMessage, TransportEvent};
 use crate::context::Context;
-use crate::db::RowScope;
-use crate::db::schema::{messages, sandbox_phones};
+use crate::db::{DbConn, RowScope};
+use crate::db::schema::{bots, messages, sandbox_phones};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{BotId, new_id, new_token, token_hash};
 use crate::tenancy::TenantScope;
@@ -157,10 +157,30 @@ pub async fn new_customer_phone(
     create_phone(ctx, &bot, &name, &number).await
 }
 
-/// The phone behind a link token.
-pub async fn phone(ctx: &Context, token: &str) -> ServiceResult<Phone> {
+/// What a phone's link opens.
+#[derive(Debug, Clone)]
+pub enum PhoneLink {
+    /// The chat with the bot.
+    Live(Phone),
+    /// Its bot was unpaired since: the chat is closed, and the page says so.
+    Unpaired { bot_id: BotId, bot_name: String },
+}
+
+/// Close the bot's phones (the bot is being unpaired), within the caller's transaction.
+pub fn close_all_in(conn: &mut DbConn, bot_id: &str) -> QueryResult<usize> {
+    diesel::update(
+        sandbox_phones::table
+            .filter(sandbox_phones::bot_id.eq(bot_id))
+            .filter(sandbox_phones::unpaired_at.is_null()),
+    )
+    .set(sandbox_phones::unpaired_at.eq(Utc::now().naive_utc()))
+    .execute(conn)
+}
+
+/// What the phone behind a link token opens.
+pub async fn open(ctx: &Context, token: &str) -> ServiceResult<PhoneLink> {
     let hash = token_hash(token);
-    let found: Option<(String, String, String)> = ctx
+    let found: Option<(String, String, String, Option<NaiveDateTime>, String)> = ctx
         .db
         .run_in(
             RowScope::across_tenants(
@@ -168,22 +188,31 @@ pub async fn phone(ctx: &Context, token: &str) -> ServiceResult<Phone> {
             ),
             move |conn| {
                 sandbox_phones::table
-                    .find(hash)
+                    .inner_join(bots::table)
+                    .filter(sandbox_phones::id.eq(hash))
                     .select((
                         sandbox_phones::number,
                         sandbox_phones::name,
                         sandbox_phones::bot_id,
+                        sandbox_phones::unpaired_at,
+                        bots::name,
                     ))
                     .first(conn)
                     .optional()
             },
         )
         .await?;
-    let (number, name, bot_id) = found.ok_or(ServiceError::NotFound)?;
+    let (number, name, bot_id, unpaired_at, bot_name) = found.ok_or(ServiceError::NotFound)?;
+    if unpaired_at.is_some() {
+        return Ok(PhoneLink::Unpaired {
+            bot_id: BotId::from(bot_id),
+            bot_name,
+        });
+    }
     let bot = model::find_for_runtime(&ctx.db, &bot_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    Ok(Phone { number, name, bot })
+    Ok(PhoneLink::Live(Phone { number, name, bot }))
 }
 
 /// The phone's conversation with the bot, oldest first.

@@ -206,6 +206,8 @@ diesel::table! {
         number -> Text,
         name -> Text,
         created_at -> Timestamp,
+        /// When its bot was unpaired: the phone's chat is closed.
+        unpaired_at -> Nullable<Timestamp>,
     }
 }
 
@@ -398,6 +400,7 @@ diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
+diesel::joinable!(sandbox_phones -> bots (bot_id));
 diesel::allow_tables_to_appear_in_same_query!(
     plans,
     users,

@@ -178,6 +178,36 @@ pub async fn pending(ctx: &Context, scope: &TenantScope) -> ServiceResult<Vec<In
         .await?)
 }
 
+/// One of the scope's pending invitations, when the scope may withdraw it (owners and
+/// admins); a foreign, used or unknown id is NotFound.
+pub async fn find_pending(
+    ctx: &Context,
+    scope: &TenantScope,
+    invitation_id: &str,
+) -> ServiceResult<Invitation> {
+    let (tenant_id, id) = (scope.tenant_id().to_owned(), invitation_id.to_owned());
+    let invitation = ctx
+        .db
+        .run_in(scope.rows(), move |conn| {
+            invitations::table
+                .filter(invitations::id.eq(id))
+                .filter(invitations::tenant_id.eq(tenant_id))
+                .filter(invitations::accepted_at.is_null())
+                .filter(invitations::revoked_at.is_null())
+                .select(Invitation::as_select())
+                .first(conn)
+                .optional()
+        })
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if !scope.role().can_manage_members() {
+        return Err(ServiceError::Forbidden(
+            "Only owners and admins can revoke invitations.",
+        ));
+    }
+    Ok(invitation)
+}
+
 /// Withdraw a pending invitation (owners and admins).
 pub async fn revoke(
     ctx: &Context,

@@ -190,6 +190,93 @@ fn email_of(conn: &mut DbConn, user_id: &str) -> QueryResult<String> {
     users::table.find(user_id).select(users::email).first(conn)
 }
 
+/// Whether the scope may remove `user_id`, who holds `their_role`.
+fn may_remove(scope: &TenantScope, user_id: &str, their_role: Role) -> ServiceResult<()> {
+    if scope.user_id().as_str() == user_id {
+        return Err(ServiceError::Forbidden(
+            "To leave the workspace, use Leave.",
+        ));
+    }
+    if !scope.role().can_remove(their_role) {
+        return Err(ServiceError::Forbidden(
+            "Owners can remove anyone else; admins can remove members.",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the scope's person may leave the workspace.
+pub fn may_leave(scope: &TenantScope) -> ServiceResult<()> {
+    if scope.role().is_owner() {
+        return Err(ServiceError::Forbidden(
+            "Transfer ownership to another member before you leave.",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the scope may make `user_id` the owner.
+fn may_transfer_to(scope: &TenantScope, user_id: &str) -> ServiceResult<()> {
+    if !scope.role().is_owner() {
+        return Err(ServiceError::Forbidden(
+            "Only the owner can transfer ownership.",
+        ));
+    }
+    if scope.user_id().as_str() == user_id {
+        return Err(ServiceError::invalid(
+            "user_id",
+            "You already own this workspace.",
+        ));
+    }
+    Ok(())
+}
+
+/// What a change to a member would be, for asking before it is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    Remove,
+    MakeOwner,
+}
+
+/// The member `change` would apply to, when the scope may make it: a foreign or unknown id
+/// is NotFound, a change the role does not allow is Forbidden (as the change itself says).
+pub async fn find_for_change(
+    ctx: &Context,
+    scope: &TenantScope,
+    user_id: &str,
+    change: MemberChange,
+) -> ServiceResult<MemberView> {
+    let user_id = user_id.to_owned();
+    in_scope(ctx, scope, move |conn, scope| {
+        let (id, name, email, role, joined_at) = memberships::table
+            .inner_join(users::table)
+            .filter(memberships::tenant_id.eq(scope.tenant_id()))
+            .filter(memberships::user_id.eq(&user_id))
+            .select((
+                users::id,
+                users::name,
+                users::email,
+                memberships::role,
+                memberships::created_at,
+            ))
+            .first::<(String, String, String, Role, NaiveDateTime)>(conn)
+            .optional()?
+            .ok_or(ServiceError::NotFound)?;
+        match change {
+            MemberChange::Remove => may_remove(scope, &id, role)?,
+            MemberChange::MakeOwner => may_transfer_to(scope, &id)?,
+        }
+        Ok(MemberView {
+            user_id: id,
+            name,
+            email,
+            role,
+            joined_at,
+        })
+    })
+    .await
+}
+
 /// Remove someone from the workspace.
 pub async fn remove(
     ctx: &Context,
@@ -199,17 +286,7 @@ pub async fn remove(
 ) -> ServiceResult<()> {
     let (user_id, client) = (user_id.to_owned(), client.clone());
     in_scope(ctx, scope, move |conn, scope| {
-        let their_role = member_role(conn, scope, &user_id)?;
-        if scope.user_id().as_str() == user_id {
-            return Err(ServiceError::Forbidden(
-                "To leave the workspace, use Leave.",
-            ));
-        }
-        if !scope.role().can_remove(their_role) {
-            return Err(ServiceError::Forbidden(
-                "Owners can remove anyone else; admins can remove members.",
-            ));
-        }
+        may_remove(scope, &user_id, member_role(conn, scope, &user_id)?)?;
         let email = email_of(conn, &user_id)?;
         delete_membership(conn, scope, &user_id)?;
         audit::record(
@@ -229,11 +306,7 @@ pub async fn remove(
 pub async fn leave(ctx: &Context, scope: &TenantScope, client: &ClientInfo) -> ServiceResult<()> {
     let client = client.clone();
     in_scope(ctx, scope, move |conn, scope| {
-        if scope.role().is_owner() {
-            return Err(ServiceError::Forbidden(
-                "Transfer ownership to another member before you leave.",
-            ));
-        }
+        may_leave(scope)?;
         audit::record(
             conn,
             Action::MemberLeft,
@@ -258,17 +331,7 @@ pub async fn transfer_ownership(
     let (user_id, client) = (user_id.to_owned(), client.clone());
     in_scope(ctx, scope, move |conn, scope| {
         member_role(conn, scope, &user_id)?;
-        if !scope.role().is_owner() {
-            return Err(ServiceError::Forbidden(
-                "Only the owner can transfer ownership.",
-            ));
-        }
-        if scope.user_id().as_str() == user_id {
-            return Err(ServiceError::invalid(
-                "user_id",
-                "You already own this workspace.",
-            ));
-        }
+        may_transfer_to(scope, &user_id)?;
         set_role(conn, scope, scope.user_id(), Role::Admin)?;
         set_role(conn, scope, &user_id, Role::Owner)?;
         let email = email_of(conn, &user_id)?;

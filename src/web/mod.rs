@@ -125,6 +125,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/account/sign-out-everywhere",
+            web::get().to(account::confirm_sign_out_everywhere),
+        )
+        .route(
+            "/account/sign-out-everywhere",
             web::post().to(account::sign_out_everywhere),
         )
         .route("/account/delete", web::post().to(account::delete))
@@ -152,6 +156,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/workspace/settings", web::post().to(workspace::rename))
         .route("/workspace/delete", web::post().to(workspace::delete))
         .route("/workspace/audit", web::get().to(workspace::audit_log))
+        .route("/workspace/leave", web::get().to(members::confirm_leave))
         .route("/workspace/leave", web::post().to(members::leave))
         .route("/workspace/members", web::get().to(members::list))
         .route("/workspace/members/invite", web::post().to(members::invite))
@@ -161,11 +166,23 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/workspace/members/{user_id}/remove",
+            web::get().to(members::confirm_remove),
+        )
+        .route(
+            "/workspace/members/{user_id}/remove",
             web::post().to(members::remove),
         )
         .route(
             "/workspace/members/{user_id}/transfer",
+            web::get().to(members::confirm_transfer),
+        )
+        .route(
+            "/workspace/members/{user_id}/transfer",
             web::post().to(members::transfer),
+        )
+        .route(
+            "/workspace/invitations/{id}/revoke",
+            web::get().to(members::confirm_revoke),
         )
         .route(
             "/workspace/invitations/{id}/revoke",
@@ -187,7 +204,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(bots::pair_status_fragment),
         )
         .route("/bots/{id}/rename", web::post().to(bots::rename))
+        .route("/bots/{id}/unpair", web::get().to(bots::confirm_unpair))
         .route("/bots/{id}/unpair", web::post().to(bots::unpair))
+        .route("/bots/{id}/delete", web::get().to(bots::confirm_delete))
         .route("/bots/{id}/delete", web::post().to(bots::delete))
         .route(
             "/bots/{id}/sandbox-phone",

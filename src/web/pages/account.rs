@@ -1,9 +1,10 @@
 //! `/account`: the signed-in person's own settings.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::confirm::{self, Question};
 use super::{NoticeQuery, form_with_errors, redirect_with_notice};
 use crate::accounts::sessions;
 use crate::accounts::settings::{self, DELETE_ACCOUNT_PHRASE};
@@ -149,6 +150,28 @@ pub async fn change_password(
     }
 }
 
+
+/// `GET /account/sign-out-everywhere`: ask first.
+pub async fn confirm_sign_out_everywhere(
+    req: HttpRequest,
+    SignedIn { visitor, .. }: SignedIn,
+) -> Result<HttpResponse, AppError> {
+    let title = "Sign out everywhere?".to_owned();
+    confirm::ask(
+        &req,
+        visitor.layout(&title),
+        Question {
+            title,
+            consequence: "Every session of your account ends, on every device, this one \
+                 included. You sign in again with your password."
+                .into(),
+            action: "/account/sign-out-everywhere".into(),
+            button: "Sign out everywhere",
+            cancel: "/account".into(),
+            csrf: visitor.csrf.clone(),
+        },
+    )
+}
 /// `POST /account/sign-out-everywhere`.
 pub async fn sign_out_everywhere(
     SignedIn { visitor, account }: SignedIn,

@@ -29,17 +29,49 @@ struct SettingsForm {
     days: Vec<(u8, &'static str)>,
 }
 
+/// The settings as those who may not change them see them: no fields, no buttons.
+#[derive(Template)]
+#[template(path = "partials/bot_settings_view.html")]
+struct SettingsView {
+    config: BotConfig,
+}
+
+impl SettingsView {
+    /// The language's name.
+    fn language(&self) -> &str {
+        LANGUAGES
+            .iter()
+            .find(|(code, _)| *code == self.config.language)
+            .map_or(self.config.language.as_str(), |(_, name)| name)
+    }
+
+    /// The open days, "Mon, Tue, …".
+    fn days(&self) -> String {
+        DAYS.iter()
+            .filter(|(d, _)| self.config.hours.days.contains(d))
+            .map(|(_, name)| *name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 #[derive(Template)]
 #[template(path = "pages/bot_settings.html")]
-struct SettingsPage {
+pub(super) struct SettingsPage {
     layout: Layout,
     bot_name: String,
     bot_id: String,
     template_name: Option<String>,
+    /// Owners and admins: the form and the actions. Members: `view` instead.
+    can_edit: bool,
     form: SettingsForm,
+    view: SettingsView,
     command_name: String,
     command_reply: String,
     command_errors: FieldErrors,
+    /// The name field of the rename form, as typed, and its error.
+    pub(super) new_name: String,
+    pub(super) rename_errors: FieldErrors,
 }
 
 impl SettingsForm {
@@ -75,7 +107,7 @@ const DAYS: [(u8, &str); 7] = [
     (7, "Sun"),
 ];
 
-async fn settings_page(
+pub(super) async fn settings_page(
     member: &Member,
     id: &str,
     notice: Option<&str>,
@@ -91,12 +123,18 @@ async fn settings_page(
             .as_deref()
             .and_then(crate::bots::presets::find)
             .map(|t| t.name),
+        can_edit: member.scope.role().can_edit_workspace(),
+        view: SettingsView {
+            config: stored.config.clone(),
+        },
         form: SettingsForm::new(member, &bot.id, stored.config),
+        new_name: bot.name.clone(),
         bot_name: bot.name,
         bot_id: bot.id.to_string(),
         command_name: String::new(),
         command_reply: String::new(),
         command_errors: FieldErrors::new(),
+        rename_errors: FieldErrors::new(),
     })
 }
 

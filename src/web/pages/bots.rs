@@ -1,10 +1,12 @@
 //! `/bots`: the workspace's bots, pairing by QR code, rename, unpair, delete.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::bot_settings::settings_page;
+use super::confirm::{self, Question};
 use super::{NoticeQuery, form_errors, form_with_errors, redirect_with_notice, render_with_status};
 use crate::billing::entitlements::Denial;
 use crate::bots::model::{self, Bot, BotStatus, TransportKind};
@@ -21,7 +23,6 @@ use crate::web::{AppError, qr, render};
 struct BotRows {
     bots: Vec<Bot>,
     can_edit: bool,
-    csrf: String,
 }
 
 #[derive(Template)]
@@ -47,7 +48,6 @@ async fn bots_page(
         rows: BotRows {
             bots,
             can_edit: member.scope.role().can_edit_workspace(),
-            csrf: member.visitor.csrf.clone(),
         },
         name,
         errors,
@@ -77,7 +77,6 @@ pub async fn rows(member: Member) -> Result<HttpResponse, AppError> {
     render(&BotRows {
         bots,
         can_edit: member.scope.role().can_edit_workspace(),
-        csrf: member.visitor.csrf.clone(),
     })
 }
 
@@ -271,21 +270,76 @@ pub async fn pair_status_fragment(
     render(&pair_status(&member, &id).await?)
 }
 
-/// `POST /bots/{id}/rename`.
+/// `POST /bots/{id}/rename`: from the bot's settings page, and back to it.
 pub async fn rename(
     member: Member,
     id: web::Path<String>,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, AppError> {
     match model::rename(&member.visitor.state, &member.scope, &id, &form.name).await {
-        Ok(()) => Ok(redirect_with_notice("/bots", "bot_renamed")),
+        Ok(()) => Ok(redirect_with_notice(
+            &format!("/bots/{id}/settings"),
+            "bot_renamed",
+        )),
         Err(e) => {
             form_with_errors(e, async |errors| {
-                bots_page(&member, None, String::new(), errors).await
+                let mut page = settings_page(&member, &id, None).await?;
+                page.new_name = form.into_inner().name;
+                page.rename_errors = errors;
+                Ok(page)
             })
             .await
         }
     }
+}
+
+/// `GET /bots/{id}/unpair`: ask first.
+pub async fn confirm_unpair(
+    req: HttpRequest,
+    member: Member,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let bot = model::find_to_change(&member.visitor.state, &member.scope, &id).await?;
+    let title = format!("Unpair {}?", bot.name);
+    confirm::ask(
+        &req,
+        member.visitor.layout(&title),
+        Question {
+            consequence: "The bot stops answering at once and forgets the phone it is linked \
+                 to; its open sandbox phones are closed. Its settings and conversations stay. \
+                 To use it again, pair it with a new QR code."
+                .into(),
+            title,
+            action: format!("/bots/{}/unpair", bot.id),
+            button: "Unpair",
+            cancel: "/bots".into(),
+            csrf: member.visitor.csrf.clone(),
+        },
+    )
+}
+
+/// `GET /bots/{id}/delete`: ask first.
+pub async fn confirm_delete(
+    req: HttpRequest,
+    member: Member,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let bot = model::find_to_change(&member.visitor.state, &member.scope, &id).await?;
+    let title = format!("Delete {}?", bot.name);
+    confirm::ask(
+        &req,
+        member.visitor.layout(&title),
+        Question {
+            consequence: "This removes the bot for good, with its settings, conversations and \
+                 contacts, and unlinks its phone. It cannot be undone."
+                .into(),
+            title,
+            action: format!("/bots/{}/delete", bot.id),
+            button: "Delete bot",
+            cancel: "/bots".into(),
+            csrf: member.visitor.csrf.clone(),
+        },
+    )
 }
 
 /// `POST /bots/{id}/unpair`.

@@ -1,14 +1,15 @@
 //! `/workspace/members`: who is in the workspace, invitations, roles, ownership.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::confirm::{self, Question};
 use super::{NoticeQuery, form_with_errors, redirect_with_notice, render_with_status};
 use crate::tenancy::Role;
 use crate::tenants::invitations::{self, Invitation};
-use crate::tenants::members::{self, MemberView};
+use crate::tenants::members::{self, MemberChange, MemberView};
 use crate::validation::FieldErrors;
 use crate::web::AppError;
 use crate::web::auth::Member;
@@ -185,6 +186,124 @@ pub async fn revoke(member: Member, id: web::Path<String>) -> Result<HttpRespons
     )
     .await?;
     Ok(redirect_with_notice("/workspace/members", "revoked"))
+}
+
+/// The confirmation of a change to the workspace's members, cancelled back to the list.
+fn ask(
+    req: &HttpRequest,
+    member: &Member,
+    title: String,
+    consequence: String,
+    action: String,
+    button: &'static str,
+) -> Result<HttpResponse, AppError> {
+    confirm::ask(
+        req,
+        member.visitor.layout(&title),
+        Question {
+            title,
+            consequence,
+            action,
+            button,
+            cancel: "/workspace/members".into(),
+            csrf: member.visitor.csrf.clone(),
+        },
+    )
+}
+
+/// The name of the workspace in view.
+fn workspace_name(member: &Member) -> String {
+    member
+        .visitor
+        .account
+        .as_ref()
+        .and_then(|a| a.current())
+        .map(|w| w.name.clone())
+        .unwrap_or_default()
+}
+
+/// `GET /workspace/members/{user_id}/remove`: ask first.
+pub async fn confirm_remove(
+    req: HttpRequest,
+    member: Member,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let them = members::find_for_change(
+        &member.visitor.state,
+        &member.scope,
+        &user_id,
+        MemberChange::Remove,
+    )
+    .await?;
+    ask(
+        &req,
+        &member,
+        format!("Remove {} from {}?", them.name, workspace_name(&member)),
+        format!(
+            "{} ({}) loses access to the workspace's bots and conversations at once. Their \
+             account stays; you can invite them again later.",
+            them.name, them.email
+        ),
+        format!("/workspace/members/{}/remove", them.user_id),
+        "Remove member",
+    )
+}
+
+/// `GET /workspace/members/{user_id}/transfer`: ask first.
+pub async fn confirm_transfer(
+    req: HttpRequest,
+    member: Member,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let them = members::find_for_change(
+        &member.visitor.state,
+        &member.scope,
+        &user_id,
+        MemberChange::MakeOwner,
+    )
+    .await
+    .map_err(invalid_as_forbidden)?;
+    ask(
+        &req,
+        &member,
+        format!("Make {} the owner?", them.name),
+        "You become an admin. Only the new owner can then change roles, manage the plan or \
+         delete the workspace, and only they can give ownership back."
+            .into(),
+        format!("/workspace/members/{}/transfer", them.user_id),
+        "Make owner",
+    )
+}
+
+/// `GET /workspace/leave`: ask first.
+pub async fn confirm_leave(req: HttpRequest, member: Member) -> Result<HttpResponse, AppError> {
+    members::may_leave(&member.scope)?;
+    ask(
+        &req,
+        &member,
+        format!("Leave {}?", workspace_name(&member)),
+        "You lose access to its bots and conversations until someone invites you again.".into(),
+        "/workspace/leave".into(),
+        "Leave workspace",
+    )
+}
+
+/// `GET /workspace/invitations/{id}/revoke`: ask first.
+pub async fn confirm_revoke(
+    req: HttpRequest,
+    member: Member,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let invitation =
+        invitations::find_pending(&member.visitor.state, &member.scope, &id).await?;
+    ask(
+        &req,
+        &member,
+        format!("Withdraw the invitation to {}?", invitation.email),
+        "The link in the email stops working. You can invite them again later.".into(),
+        format!("/workspace/invitations/{}/revoke", invitation.id),
+        "Withdraw invitation",
+    )
 }
 
 /// Buttons (not typed fields) carry these requests: a refusal reads as a page, not a form.

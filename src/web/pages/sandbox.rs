@@ -1,12 +1,13 @@
 //! The sandbox phone: pair by opening the QR link, then chat with the bot. Reached by the
 //! unguessable tokens in its links, without an account, like a real phone.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::{form_errors, render_with_status};
-use crate::bots::sandbox_phones::{self, Bubble};
+use crate::bots::sandbox_phones::{self, Bubble, PhoneLink};
 use crate::validation::FieldErrors;
 use crate::web::auth::Visitor;
 use crate::web::layout::Layout;
@@ -97,9 +98,53 @@ struct PhonePage {
     chat: Chat,
 }
 
+/// What an unpaired bot's phone shows instead of its chat.
+#[derive(Template)]
+#[template(path = "pages/sandbox_unpaired.html")]
+struct UnpairedPage {
+    layout: Layout,
+    bot_id: String,
+    bot_name: String,
+}
+
+/// The phone's bot was unpaired: a page that says so (410: this link is done for good), or,
+/// to htmx polling or sending from the open chat, a refresh that brings that page.
+fn unpaired(
+    req: &HttpRequest,
+    visitor: &Visitor,
+    bot_id: &str,
+    bot_name: String,
+) -> Result<HttpResponse, AppError> {
+    if req.headers().contains_key("hx-request") {
+        return Ok(HttpResponse::Ok()
+            .insert_header(("HX-Refresh", "true"))
+            .insert_header((header::VARY, "HX-Request"))
+            .finish());
+    }
+    let page = UnpairedPage {
+        layout: visitor.layout(&format!("{bot_name} was unpaired")),
+        bot_id: bot_id.to_owned(),
+        bot_name,
+    };
+    let mut response = render_with_status(StatusCode::GONE, &page)?;
+    response
+        .headers_mut()
+        .insert(header::VARY, header::HeaderValue::from_static("HX-Request"));
+    Ok(response)
+}
+
 /// `GET /sandbox/phone/{token}`: the chat screen.
-pub async fn phone(visitor: Visitor, token: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let phone = sandbox_phones::phone(&visitor.state, &token).await?;
+pub async fn phone(
+    req: HttpRequest,
+    visitor: Visitor,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let phone = match sandbox_phones::open(&visitor.state, &token).await? {
+        PhoneLink::Live(phone) => phone,
+        PhoneLink::Unpaired { bot_id, bot_name } => {
+            return unpaired(&req, &visitor, &bot_id, bot_name);
+        }
+    };
     let bubbles = sandbox_phones::conversation(&visitor.state, &phone).await?;
     render(&PhonePage {
         layout: visitor.layout(&format!("Chat with {}", phone.bot.name)),
@@ -123,8 +168,17 @@ struct Bubbles {
 
 /// `GET /sandbox/phone/{token}/chat`: the conversation alone, polled (the message being
 /// typed is left alone).
-pub async fn chat(visitor: Visitor, token: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let phone = sandbox_phones::phone(&visitor.state, &token).await?;
+pub async fn chat(
+    req: HttpRequest,
+    visitor: Visitor,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let phone = match sandbox_phones::open(&visitor.state, &token).await? {
+        PhoneLink::Live(phone) => phone,
+        PhoneLink::Unpaired { bot_id, bot_name } => {
+            return unpaired(&req, &visitor, &bot_id, bot_name);
+        }
+    };
     let bubbles = sandbox_phones::conversation(&visitor.state, &phone).await?;
     render(&Bubbles {
         token: token.into_inner(),
@@ -140,11 +194,17 @@ pub struct SendForm {
 
 /// `POST /sandbox/phone/{token}/send`: the phone sends a message; answers the refreshed chat.
 pub async fn send(
+    req: HttpRequest,
     visitor: Visitor,
     token: web::Path<String>,
     form: web::Form<SendForm>,
 ) -> Result<HttpResponse, AppError> {
-    let phone = sandbox_phones::phone(&visitor.state, &token).await?;
+    let phone = match sandbox_phones::open(&visitor.state, &token).await? {
+        PhoneLink::Live(phone) => phone,
+        PhoneLink::Unpaired { bot_id, bot_name } => {
+            return unpaired(&req, &visitor, &bot_id, bot_name);
+        }
+    };
     let error = match sandbox_phones::send(&visitor.state.bots, &phone, &form.text).await {
         Ok(()) => None,
         Err(e) => form_errors(e)?.1.get("text").map(str::to_owned),

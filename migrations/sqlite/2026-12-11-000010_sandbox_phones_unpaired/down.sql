@@ -1,0 +1,1 @@
+ALTER TABLE sandbox_phones DROP COLUMN unpaired_at;
