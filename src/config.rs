@@ -147,6 +147,9 @@ pub struct Config {
     pub smtp_url: Option<SmtpUrl>,
     /// The sender of outgoing email.
     pub email_from: String,
+    /// Where people write for help (a suspended workspace, say); without it, pages tell them
+    /// to contact the operator of this server.
+    pub support_email: Option<String>,
     /// Whether a trusted reverse proxy sets `X-Forwarded-For` (Render, Railway, a load
     /// balancer); only then is the client address taken from it.
     pub behind_proxy: bool,
@@ -492,6 +495,16 @@ impl Config {
                 "must be an address like `WhatsDeX <no-reply@example.com>`",
             ));
         }
+        let support_email = get("SUPPORT_EMAIL")
+            .map(|raw| {
+                raw.parse::<lettre::Address>().map(|_| raw).map_err(|_| {
+                    ConfigError::new(
+                        "SUPPORT_EMAIL",
+                        "must be an email address like help@example.com",
+                    )
+                })
+            })
+            .transpose()?;
         let behind_proxy = match get("BEHIND_PROXY").as_deref() {
             None | Some("false" | "0" | "no") => false,
             Some("true" | "1" | "yes") => true,
@@ -550,6 +563,7 @@ impl Config {
             log_format,
             smtp_url,
             email_from,
+            support_email,
             behind_proxy,
             whatsapp_ws_url,
             whatsapp_version,
@@ -693,6 +707,22 @@ mod tests {
         assert_eq!(
             error_variable(&[("DATABASE_POOL_SIZE", "0")]),
             "DATABASE_POOL_SIZE"
+        );
+    }
+
+    #[test]
+    fn the_support_email_is_optional_and_checked() {
+        assert_eq!(config(&[]).unwrap().support_email, None);
+        assert_eq!(
+            config(&[("SUPPORT_EMAIL", " help@example.com ")])
+                .unwrap()
+                .support_email
+                .as_deref(),
+            Some("help@example.com")
+        );
+        assert_eq!(
+            error_variable(&[("SUPPORT_EMAIL", "write to us")]),
+            "SUPPORT_EMAIL"
         );
     }
 

@@ -18,6 +18,8 @@ pub const WRONG_CREDENTIALS: &str = "That email and password do not match an acc
 pub struct SignedIn {
     pub token: String,
     pub session: sessions::Session,
+    /// A platform admin (who starts in the admin area).
+    pub is_platform_admin: bool,
 }
 
 /// Check the credentials and start a session in the person's first workspace.
@@ -57,7 +59,11 @@ pub async fn sign_in(
         .iter()
         .find(|w| !suspended.contains(&w.tenant_id));
     if open.is_none() && !workspaces.is_empty() && !user.is_platform_admin {
-        return Err(ServiceError::invalid("form", suspension::SUSPENDED_SIGN_IN));
+        // Its own field: the sign-in page adds whom to contact.
+        return Err(ServiceError::invalid(
+            "suspended",
+            suspension::SUSPENDED_SIGN_IN,
+        ));
     }
     let tenant_id = open.map(|w| w.tenant_id.clone());
     let (token, session) =
@@ -78,7 +84,11 @@ pub async fn sign_in(
             },
         )
         .await?;
-    Ok(SignedIn { token, session })
+    Ok(SignedIn {
+        token,
+        session,
+        is_platform_admin: user.is_platform_admin,
+    })
 }
 
 /// Tell each workspace owner about a failed attempt on their member's account.

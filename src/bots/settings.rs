@@ -154,7 +154,11 @@ pub struct TemplatePreview {
 }
 
 /// The template, once the plan allows it (premium templates need their feature).
-fn allowed_template(conn: &mut DbConn, tenant_id: &str, template_id: &str) -> ServiceResult<Template> {
+fn allowed_template(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    template_id: &str,
+) -> ServiceResult<Template> {
     let template = presets::find(template_id).ok_or(ServiceError::NotFound)?;
     if let Some(feature) = template.premium {
         plan_error(
@@ -225,7 +229,13 @@ pub async fn apply_template(
         .transaction(scope.rows(), move |conn| {
             let template = allowed_template(conn, &tenant_id, &template_id)?;
             let merged = merge(&load_in(conn, &bot.id)?, &template, reset);
-            save_in(conn, &tenant_id, &bot.id, Some(&template.id), &merged.config)?;
+            save_in(
+                conn,
+                &tenant_id,
+                &bot.id,
+                Some(&template.id),
+                &merged.config,
+            )?;
             Ok::<_, ServiceError>(())
         })
         .await

@@ -9,13 +9,13 @@ use crate::db::schema::tenants;
 use crate::db::{Db, DbConn, DbError, RowScope};
 use crate::ids::TenantId;
 
-/// What a member of a suspended workspace is told.
-pub const SUSPENDED_WORKSPACE: &str = "This workspace is suspended by the WhatsDeX team, \
-     so its bots are stopped and its pages closed. Contact support to restore it.";
+/// What a member of a suspended workspace is told (the page adds whom to contact).
+pub const SUSPENDED_WORKSPACE: &str = "This workspace is suspended by the operator of this \
+     server, so its bots are stopped and its pages closed.";
 
-/// What sign-in says when every workspace of the person is suspended.
-pub const SUSPENDED_SIGN_IN: &str = "Your workspace is suspended, so you cannot sign in to it. \
-     Contact support to restore it.";
+/// What sign-in says when every workspace of the person is suspended (the page adds whom to
+/// contact).
+pub const SUSPENDED_SIGN_IN: &str = "Your workspace is suspended, so you cannot sign in to it.";
 
 /// Whether `tenant_id` is suspended.
 pub async fn is_suspended(db: &Db, tenant_id: &TenantId) -> Result<bool, DbError> {

@@ -11,7 +11,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::csrf::CsrfToken;
-use super::error::AppError;
+use super::error::{AppError, SupportContact};
 use super::layout::{HeaderUser, Layout};
 use crate::accounts::sessions::{self, Session};
 use crate::accounts::users::{self, User};
@@ -180,9 +180,9 @@ impl FromRequest for Member {
             let SignedIn { visitor, account } = signed_in.await?;
             let current = account.current().ok_or(AppError::NoWorkspace)?;
             if suspension::is_suspended(&visitor.state.db, &current.tenant_id).await? {
-                return Err(AppError::Forbidden(
-                    suspension::SUSPENDED_WORKSPACE.to_owned(),
-                ));
+                return Err(AppError::Suspended(SupportContact {
+                    email: visitor.state.config.support_email.clone(),
+                }));
             }
             let scope = TenantScope::from_membership(
                 current.tenant_id.clone(),

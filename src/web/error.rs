@@ -30,6 +30,9 @@ pub enum AppError {
     /// Signed in, but in no workspace yet.
     #[error("no workspace")]
     NoWorkspace,
+    /// The workspace in view is suspended: a page that says so and whom to contact.
+    #[error("workspace suspended")]
+    Suspended(SupportContact),
     /// The plan does not allow it: a page (or JSON) that names the limit and links to the
     /// upgrade page.
     #[error("plan limit reached")]
@@ -83,7 +86,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Forbidden(_) | Self::PlanLimit(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::PlanLimit(_) | Self::Suspended(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::SignInRequired { .. } | Self::NoWorkspace => StatusCode::SEE_OTHER,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -115,6 +118,17 @@ impl ResponseError for AppError {
                 redirect(&target)
             }
             Self::NoWorkspace => redirect("/workspaces/new"),
+            Self::Suspended(support) => page_response(
+                StatusCode::FORBIDDEN,
+                "Workspace suspended",
+                ErrorPage {
+                    layout: Layout::new("Workspace suspended"),
+                    status: StatusCode::FORBIDDEN.as_u16(),
+                    heading: "Workspace suspended",
+                    message: crate::tenants::suspension::SUSPENDED_WORKSPACE,
+                    support: Some(support.clone()),
+                },
+            ),
             Self::PlanLimit(denial) => plan_limit_page(denial),
             Self::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
@@ -131,6 +145,12 @@ pub fn redirect(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// Whom people write to for help: the operator's `SUPPORT_EMAIL`, if set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SupportContact {
+    pub email: Option<String>,
+}
+
 /// The error page's template.
 #[derive(Template)]
 #[template(path = "pages/error.html")]
@@ -139,6 +159,8 @@ struct ErrorPage<'a> {
     status: u16,
     heading: &'a str,
     message: &'a str,
+    /// Whom to contact about it, when someone can help.
+    support: Option<SupportContact>,
 }
 
 /// A full HTML page for an error status, with the standard wording.
@@ -163,7 +185,12 @@ pub fn error_page_with(status: StatusCode, heading: &str, message: &str) -> Http
         status: status.as_u16(),
         heading,
         message,
+        support: None,
     };
+    page_response(status, heading, page)
+}
+
+fn page_response(status: StatusCode, heading: &str, page: ErrorPage<'_>) -> HttpResponse {
     match page.render() {
         Ok(html) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")

@@ -142,7 +142,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         // Templates and bot settings
         .route("/templates", web::get().to(template_picker::list))
         .route("/templates/apply", web::post().to(template_picker::apply))
-        .route("/templates/preview", web::get().to(template_picker::preview))
+        .route(
+            "/templates/preview",
+            web::get().to(template_picker::preview),
+        )
         .route("/bots/{id}/settings", web::get().to(bot_settings::show))
         .route("/bots/{id}/settings", web::post().to(bot_settings::save))
         .route(

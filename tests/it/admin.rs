@@ -63,7 +63,7 @@ where
 }
 
 /// Make a platform admin (as `whatsdex admin create` does) and sign them in.
-async fn signed_in_admin<S, B>(site: &Site, browser: &mut Browser<S>)
+async fn signed_in_admin<S, B>(site: &Site, browser: &mut Browser<S>) -> Page
 where
     S: actix_web::dev::Service<
             actix_http::Request,
@@ -72,19 +72,7 @@ where
         >,
     B: actix_web::body::MessageBody,
 {
-    // Outside a transaction, as the command does: bots write meanwhile (SQLite locks).
-    site.state
-        .db
-        .run(|conn| {
-            whatsdex::accounts::platform_admins::create_or_promote(
-                conn,
-                ADMIN_EMAIL,
-                Some(PASSWORD),
-            )
-            .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
-        })
-        .await
-        .expect("admin created");
+    make_admin(site, ADMIN_EMAIL).await;
     let signed_in = browser
         .post("/login", &[("email", ADMIN_EMAIL), ("password", PASSWORD)])
         .await;
@@ -94,6 +82,20 @@ where
         "{}",
         signed_in.body
     );
+    signed_in
+}
+
+/// Make `email` a platform admin (created with [`PASSWORD`] if new), as the command does.
+async fn make_admin(site: &Site, email: &'static str) {
+    // Outside a transaction, as the command does: bots write meanwhile (SQLite locks).
+    site.state
+        .db
+        .run(move |conn| {
+            whatsdex::accounts::platform_admins::create_or_promote(conn, email, Some(PASSWORD))
+                .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
+        })
+        .await
+        .expect("admin created");
 }
 
 async fn sign_up<S, B>(browser: &mut Browser<S>, email: &str, workspace: &str)
@@ -395,6 +397,12 @@ async fn suspending_stops_bots_and_blocks_sign_in_until_lifted() {
     let closed = owner.get("/dashboard").await;
     assert_eq!(closed.status, StatusCode::FORBIDDEN);
     assert!(closed.body.contains("suspended"), "{}", closed.body);
+    assert!(
+        closed
+            .body
+            .contains("To restore it, contact the operator of this server."),
+        "no SUPPORT_EMAIL: whom to ask all the same"
+    );
     let mut again = Browser::new(app.clone());
     let refused = again
         .post(
@@ -404,6 +412,7 @@ async fn suspending_stops_bots_and_blocks_sign_in_until_lifted() {
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.body.contains("Your workspace is suspended"));
+    assert!(refused.body.contains("contact the operator of this server"));
 
     let lifted = admin
         .post(
@@ -471,4 +480,88 @@ async fn a_plan_set_by_hand_is_what_entitlements_see_and_is_audited() {
         .query(move |c| whatsdex::billing::subscriptions::current_plan_in(c, &tenant))
         .await;
     assert_eq!(plan.id, "free");
+}
+
+#[actix_web::test]
+async fn a_platform_admin_lands_in_the_admin_area() {
+    let site = Site::start();
+    let app = site.app().await;
+    // An admin without a workspace: the admin area, not "New workspace".
+    let mut admin = Browser::new(app.clone());
+    let signed_in = signed_in_admin(&site, &mut admin).await;
+    assert_eq!(signed_in.location(), "/admin");
+    assert_eq!(admin.get("/login").await.location(), "/admin");
+    assert_eq!(
+        admin.get("/login?next=/account").await.location(),
+        "/account",
+        "a page asked for still wins"
+    );
+
+    // An admin who is also in a workspace lands there too, the workspace a click away.
+    let mut ana = Browser::new(app.clone());
+    sign_up(&mut ana, "ana@example.com", "Lima Bakery").await;
+    make_admin(&site, "ana@example.com").await;
+    let mut ana_again = Browser::new(app.clone());
+    let signed_in = ana_again
+        .post(
+            "/login",
+            &[("email", "ana@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(signed_in.location(), "/admin");
+    let metrics = ana_again.get("/admin/metrics").await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(
+        metrics
+            .body
+            .contains(r#"<a href="/dashboard">Dashboard</a>"#)
+    );
+    assert!(
+        metrics.body.contains("Lima Bakery"),
+        "the workspace switcher"
+    );
+    assert_eq!(ana_again.get("/dashboard").await.status, StatusCode::OK);
+
+    // Everyone else still starts on their dashboard.
+    let mut bea = Browser::new(app.clone());
+    sign_up(&mut bea, "bea@example.com", "Bea Flowers").await;
+    let signed_in = Browser::new(app.clone())
+        .post(
+            "/login",
+            &[("email", "bea@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(signed_in.location(), "/dashboard");
+}
+
+#[actix_web::test]
+async fn a_suspended_workspace_is_told_whom_to_write_to() {
+    let site = Site::start_with(&[("SUPPORT_EMAIL", "help@example.com")]);
+    let app = site.app().await;
+    let mut owner = Browser::new(app.clone());
+    sign_up(&mut owner, "ana@example.com", "Lima Bakery").await;
+    let tenant = tenant_id_of(&site, "Lima Bakery").await;
+    let mut admin = Browser::new(app.clone());
+    signed_in_admin(&site, &mut admin).await;
+    let done = admin
+        .post(
+            &format!("/admin/tenants/{tenant}/suspend"),
+            &[("reason", "Unpaid invoices")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    let mailto =
+        r#"<a href="mailto:help@example.com" data-testid="support-email">help@example.com</a>"#;
+    let closed = owner.get("/bots").await;
+    assert_eq!(closed.status, StatusCode::FORBIDDEN);
+    assert!(closed.body.contains(mailto), "{}", closed.body);
+    let refused = Browser::new(app.clone())
+        .post(
+            "/login",
+            &[("email", "ana@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains(mailto), "{}", refused.body);
 }

@@ -110,7 +110,12 @@ pub fn apply(
             &template.anti_link,
             |on| if *on { "On" } else { "Off" }.to_owned(),
         ),
-        commands: merge.commands(&prefix, &current.commands, &base.commands, &template.commands),
+        commands: merge.commands(
+            &prefix,
+            &current.commands,
+            &base.commands,
+            &template.commands,
+        ),
         keywords: merge.keywords(&current.keywords, &base.keywords, &template.keywords),
         menu: merge.menu(&current.menu, &base.menu, &template.menu),
         flows: merge.flows(&current.flows, &base.flows, &template.flows),
@@ -207,7 +212,11 @@ impl Merge {
                 (false, true) => Outcome::Removed,
                 (false, false) => Outcome::Replaced,
             };
-            let detail = if template.is_empty() { current } else { template };
+            let detail = if template.is_empty() {
+                current
+            } else {
+                template
+            };
             self.note(outcome, item, detail.to_owned());
             return template.to_owned();
         }
@@ -338,11 +347,7 @@ impl Merge {
                 Some(_) => {}
             }
         }
-        for (reply, _) in replies
-            .iter()
-            .zip(&kept)
-            .filter(|(_, listed)| !**listed)
-        {
+        for (reply, _) in replies.iter().zip(&kept).filter(|(_, listed)| !**listed) {
             self.note(Outcome::Kept, item(reply), reply.reply.clone());
         }
         replies
@@ -362,7 +367,8 @@ impl Merge {
             (false, false) if self.reset || current == base => Some(Outcome::Replaced),
             (false, false) => Some(Outcome::Kept),
         };
-        let take_template = self.reset || matches!(outcome, Some(Outcome::Added | Outcome::Replaced));
+        let take_template =
+            self.reset || matches!(outcome, Some(Outcome::Added | Outcome::Replaced));
         let shown = if take_template && !empty(template) {
             template
         } else {
@@ -487,7 +493,12 @@ mod tests {
             assert_eq!(merged.config, template.config, "{}", template.id);
             // Nothing is the workspace's own yet, so nothing is kept or lost.
             for outcome in [Outcome::Kept, Outcome::Removed] {
-                assert_eq!(items(&merged, outcome), Vec::<String>::new(), "{}", template.id);
+                assert_eq!(
+                    items(&merged, outcome),
+                    Vec::<String>::new(),
+                    "{}",
+                    template.id
+                );
             }
         }
     }
@@ -574,13 +585,11 @@ mod tests {
             "an untouched command takes the new template's reply"
         );
         assert!(merged.config.command("human").is_some(), "and none is lost");
-        assert!(
-            merged.config.commands.iter().any(|c| c.name == "order"
-                && c.action
-                    == Some(CommandAction::Flow {
-                        flow: "order".into()
-                    }))
-        );
+        assert!(merged.config.commands.iter().any(|c| c.name == "order"
+            && c.action
+                == Some(CommandAction::Flow {
+                    flow: "order".into()
+                })));
         assert!(merged.config.flow("order").is_some());
         let replaced = items(&merged, Outcome::Replaced);
         // Switched-off hours are not listed: a customer notices no difference.

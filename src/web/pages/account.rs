@@ -150,7 +150,6 @@ pub async fn change_password(
     }
 }
 
-
 /// `GET /account/sign-out-everywhere`: ask first.
 pub async fn confirm_sign_out_everywhere(
     req: HttpRequest,

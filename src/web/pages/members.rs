@@ -294,8 +294,7 @@ pub async fn confirm_revoke(
     member: Member,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let invitation =
-        invitations::find_pending(&member.visitor.state, &member.scope, &id).await?;
+    let invitation = invitations::find_pending(&member.visitor.state, &member.scope, &id).await?;
     ask(
         &req,
         &member,

@@ -78,12 +78,12 @@ pub fn redirect_with_notice(path: &str, notice: &str) -> HttpResponse {
     super::error::redirect(&format!("{path}{separator}notice={notice}"))
 }
 
-/// A local path to return to after sign-in; anything else becomes `/dashboard`.
+/// A local path to return to after sign-in; anything else becomes `fallback`.
 ///
 /// Browsers resolve a `Location` the way the URL standard says: they drop tabs and newlines
 /// and read `\\` as `/`, so `/\t/evil.example` leads to another site. Only a path that a URL
 /// parser resolves on this site and writes back exactly as given is kept.
-pub fn safe_next(next: Option<&str>) -> String {
+pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
     const HERE: &str = "http://this.site.invalid/";
     let stays_here = |path: &str| {
         let Ok(base) = url::Url::parse(HERE) else {
@@ -97,16 +97,15 @@ pub fn safe_next(next: Option<&str>) -> String {
     };
     match next {
         Some(path) if stays_here(path) => path.to_owned(),
-        _ => "/dashboard".to_owned(),
+        _ => fallback.to_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
-
     #[test]
     fn next_stays_on_this_site() {
+        let safe_next = |next| super::safe_next(next, "/dashboard");
         assert_eq!(safe_next(Some("/workspace/members")), "/workspace/members");
         assert_eq!(safe_next(Some("//evil.example")), "/dashboard");
         assert_eq!(safe_next(Some("https://evil.example")), "/dashboard");

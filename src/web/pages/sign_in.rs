@@ -9,7 +9,7 @@ use crate::accounts::{sessions, signin};
 use crate::error::ServiceError;
 use crate::validation::FieldErrors;
 use crate::web::auth::{SESSION_COOKIE, Visitor, cleared_session_cookie, signed_in_redirect};
-use crate::web::error::redirect;
+use crate::web::error::{SupportContact, redirect};
 use crate::web::layout::Layout;
 use crate::web::{AppError, render};
 
@@ -29,6 +29,8 @@ struct SignInPage {
     layout: Layout,
     form: SignInForm,
     errors: FieldErrors,
+    /// Whom a person of a suspended workspace contacts.
+    support: SupportContact,
 }
 
 #[derive(Debug, Deserialize)]
@@ -37,14 +39,33 @@ pub struct SignInQuery {
     notice: Option<String>,
 }
 
+/// Where a sign-in lands without a `next`: a platform admin's work is the admin area (their
+/// workspaces, if any, stay a click away in the header); everyone else's is the dashboard.
+fn landing(is_platform_admin: bool) -> &'static str {
+    if is_platform_admin {
+        "/admin"
+    } else {
+        "/dashboard"
+    }
+}
+
+fn support_of(visitor: &Visitor) -> SupportContact {
+    SupportContact {
+        email: visitor.state.config.support_email.clone(),
+    }
+}
+
 /// The sign-in form; someone already signed in goes straight on.
 pub async fn form(
     visitor: Visitor,
     query: web::Query<SignInQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    if visitor.account.is_some() {
-        return Ok(redirect(&safe_next(query.next.as_deref())));
+    if let Some(account) = &visitor.account {
+        return Ok(redirect(&safe_next(
+            query.next.as_deref(),
+            landing(account.user.is_platform_admin),
+        )));
     }
     render(&SignInPage {
         layout: visitor
@@ -55,6 +76,7 @@ pub async fn form(
             ..SignInForm::default()
         },
         errors: FieldErrors::new(),
+        support: support_of(&visitor),
     })
 }
 
@@ -69,7 +91,7 @@ pub async fn submit(
     let state = visitor.state.clone();
     match signin::sign_in(&state, &form.email, &password, remember, &visitor.client).await {
         Ok(signed_in) => signed_in_redirect(
-            &safe_next(form.next.as_deref()),
+            &safe_next(form.next.as_deref(), landing(signed_in.is_platform_admin)),
             signed_in.token,
             remember,
             &state,
@@ -86,6 +108,7 @@ pub async fn submit(
                     layout: visitor.layout("Sign in"),
                     form,
                     errors,
+                    support: support_of(&visitor),
                 },
             )?;
             if let Some(seconds) = retry_after {

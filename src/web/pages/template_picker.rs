@@ -14,8 +14,8 @@ use crate::bots::{presets, settings};
 use crate::error::ServiceError;
 use crate::validation::FieldErrors;
 use crate::web::auth::Member;
-use crate::web::layout::Layout;
 use crate::web::error::redirect;
+use crate::web::layout::Layout;
 use crate::web::{AppError, render};
 
 /// The cards, shared by the picker page and the wizard's template step.
@@ -189,9 +189,8 @@ pub async fn preview(
             Ok(preview) => preview,
             Err(e) => return refused(&member, &query.bot, e).await,
         };
-    let of = |outcome| -> Vec<Change> {
-        preview.merged.with(outcome).into_iter().cloned().collect()
-    };
+    let of =
+        |outcome| -> Vec<Change> { preview.merged.with(outcome).into_iter().cloned().collect() };
     render(&PreviewPage {
         layout: member.visitor.layout(&format!(
             "Apply {} to {}",
