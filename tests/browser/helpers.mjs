@@ -39,10 +39,11 @@ export function baseUrl() {
 }
 
 /**
- * Launch chromium with a fresh profile. Returns { context, close }.
+ * Launch chromium with a fresh profile (JavaScript on unless `javaScriptEnabled: false`).
+ * Returns { context, close }.
  * `close()` shuts the browser and removes the profile directory.
  */
-export async function launchBrowser({ viewport = DESKTOP } = {}) {
+export async function launchBrowser({ viewport = DESKTOP, javaScriptEnabled = true } = {}) {
   const userDataDir = await mkdtemp(path.join(tmpdir(), 'whatsdex-chromium-'));
   let context;
   try {
@@ -52,6 +53,8 @@ export async function launchBrowser({ viewport = DESKTOP } = {}) {
       headless: true,
       args: CHROMIUM_ARGS,
       viewport,
+      // `false`: a browser without JavaScript, for the pages' no-script paths.
+      javaScriptEnabled,
       // Keep the tests deterministic: no service workers, light colour scheme.
       serviceWorkers: 'block',
       colorScheme: 'light',
