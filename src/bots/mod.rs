@@ -3,6 +3,7 @@
 //! what decides the replies: templates, each bot's settings and the command router.
 
 pub mod behaviour;
+pub mod config_changes;
 pub mod conversation;
 pub mod dashboard;
 pub mod failures;

@@ -6,9 +6,9 @@ use chrono::Utc;
 use diesel::prelude::*;
 
 use super::behaviour::{BotConfig, CommandDef, KeywordReply, MenuItem};
-use super::model;
 use super::presets::{self, Template};
 use super::router::hours;
+use super::{config_changes, model};
 use crate::billing::entitlements::{self, Action, Decision};
 use crate::billing::plans::Feature;
 use crate::context::Context;
@@ -16,6 +16,7 @@ use crate::db::DbConn;
 use crate::db::schema::bot_configs;
 use crate::error::{ServiceError, ServiceResult};
 use crate::tenancy::TenantScope;
+use crate::tenants::audit::{self, ClientInfo};
 use crate::validation::FieldErrors;
 
 /// The languages a bot can be set to.
@@ -158,6 +159,23 @@ pub fn merge(current: &StoredConfig, template: &Template, reset: bool, had_row: 
         }
     }
     config
+}
+
+/// Record a change of a bot's settings by the scope's person.
+fn audit_settings_in(
+    conn: &mut DbConn,
+    scope: &TenantScope,
+    detail: &str,
+    client: &ClientInfo,
+) -> QueryResult<()> {
+    audit::record(
+        conn,
+        audit::Action::BotSettingsChanged,
+        Some(scope.tenant_id()),
+        Some(scope.user_id()),
+        detail,
+        client,
+    )
 }
 
 fn require_editor(scope: &TenantScope) -> ServiceResult<()> {
@@ -430,20 +448,28 @@ fn parse_menu(text: &str, config: &BotConfig) -> Result<Vec<MenuItem>, String> {
     Ok(items)
 }
 
-/// Save the settings form for one of the scope's bots; the stored settings on success.
+/// Save the settings form for one of the scope's bots; the stored settings on success. A save
+/// that changes something is audited, naming what changed.
 pub async fn update(
     ctx: &Context,
     scope: &TenantScope,
     bot_id: &str,
     input: SettingsInput,
+    client: &ClientInfo,
 ) -> ServiceResult<BotConfig> {
     require_editor(scope)?;
     let bot = model::find(ctx, scope, bot_id).await?;
     let tenant_id = scope.tenant_id().to_owned();
+    let (scope_in, client) = (scope.clone(), client.clone());
     ctx.db
         .transaction(scope.rows(), move |conn| {
             let current = load_in(conn, &bot.id)?;
             let config = validate(&current.config, &input)?;
+            let changed = config_changes::changed_parts(&current.config, &config);
+            if !changed.is_empty() {
+                let detail = config_changes::describe(&bot.name, &changed);
+                audit_settings_in(conn, &scope_in, &detail, &client)?;
+            }
             save_in(
                 conn,
                 &tenant_id,
@@ -456,13 +482,14 @@ pub async fn update(
         .await
 }
 
-/// Add the workspace's own command (plan feature: custom commands).
+/// Add the workspace's own command (plan feature: custom commands). Audited.
 pub async fn add_custom_command(
     ctx: &Context,
     scope: &TenantScope,
     bot_id: &str,
     raw_name: &str,
     reply: &str,
+    client: &ClientInfo,
 ) -> ServiceResult<()> {
     require_editor(scope)?;
     let bot = model::find(ctx, scope, bot_id).await?;
@@ -486,6 +513,7 @@ pub async fn add_custom_command(
     }
     errors.into_result()?;
     let tenant_id = scope.tenant_id().to_owned();
+    let (scope_in, client) = (scope.clone(), client.clone());
     ctx.db
         .transaction(scope.rows(), move |conn| {
             plan_error(
@@ -500,6 +528,8 @@ pub async fn add_custom_command(
                     "This bot already has a command with that name.",
                 ));
             }
+            let detail = format!("{}: added the command {}{name}", bot.name, config.prefix);
+            audit_settings_in(conn, &scope_in, &detail, &client)?;
             config.commands.push(CommandDef {
                 name,
                 description: "Your own command".into(),

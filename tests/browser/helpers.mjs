@@ -41,8 +41,9 @@ export function baseUrl() {
 /**
  * Launch chromium with a fresh profile. Returns { context, close }.
  * `close()` shuts the browser and removes the profile directory.
+ * `bypassCSP` lets a test inject its own scripts (axe-core) past our CSP.
  */
-export async function launchBrowser({ viewport = DESKTOP } = {}) {
+export async function launchBrowser({ viewport = DESKTOP, bypassCSP = false } = {}) {
   const userDataDir = await mkdtemp(path.join(tmpdir(), 'whatsdex-chromium-'));
   let context;
   try {
@@ -55,6 +56,7 @@ export async function launchBrowser({ viewport = DESKTOP } = {}) {
       // Keep the tests deterministic: no service workers, light colour scheme.
       serviceWorkers: 'block',
       colorScheme: 'light',
+      bypassCSP,
       timeout: 60_000,
     });
   } catch (err) {

@@ -343,7 +343,17 @@ async fn the_dashboard_shows_exactly_the_seeded_numbers() {
     ] {
         assert_eq!(stat(&page.body, id), expected, "{id}");
     }
-    assert_eq!(page.body.matches("<svg").count(), 2, "two charts");
+    // Two charts, each drawn wide (desktop) and narrow (phones).
+    assert_eq!(
+        page.body.matches(r#"<div class="chart-wide"><svg"#).count(),
+        2
+    );
+    assert_eq!(
+        page.body
+            .matches(r#"<div class="chart-narrow"><svg"#)
+            .count(),
+        2
+    );
     assert!(page.body.contains("Messages per day"));
     assert!(page.body.contains("Tenant A"));
     assert_eq!(admin.get("/admin").await.location(), "/admin/metrics");

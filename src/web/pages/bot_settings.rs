@@ -164,42 +164,43 @@ pub async fn save(
     let state = &member.visitor.state;
     let (bot, stored) = settings::for_bot(state, &member.scope, &id).await?;
     let input = settings_input(&fields, stored.config.commands.len());
-    let (status, form) = match settings::update(state, &member.scope, &bot.id, input.clone()).await
-    {
-        Ok(config) => {
-            let mut form = SettingsForm::new(&member, &bot.id, config);
-            form.saved = true;
-            (StatusCode::OK, form)
-        }
-        Err(e) => {
-            let (status, errors) = form_errors(e)?;
-            // Show what was typed, not what is stored.
-            let mut shown = stored.config.clone();
-            shown.prefix = input.prefix;
-            shown.language = input.language;
-            shown.welcome = input.welcome;
-            shown.hours.enabled = input.hours_enabled;
-            shown.hours.utc_offset = input.utc_offset;
-            shown.hours.days = input.days;
-            shown.hours.open = input.open;
-            shown.hours.close = input.close;
-            shown.away_message = input.away_message;
-            shown.fallback = input.fallback;
-            shown.anti_link = input.anti_link;
-            for (command, (enabled, reply)) in shown.commands.iter_mut().zip(input.commands) {
-                command.enabled = enabled;
-                if command.action.is_none() {
-                    command.reply = reply;
-                }
+    let client = &member.visitor.client;
+    let (status, form) =
+        match settings::update(state, &member.scope, &bot.id, input.clone(), client).await {
+            Ok(config) => {
+                let mut form = SettingsForm::new(&member, &bot.id, config);
+                form.saved = true;
+                (StatusCode::OK, form)
             }
-            shown.menu.title = input.menu_title;
-            let mut form = SettingsForm::new(&member, &bot.id, shown);
-            form.keywords = input.keywords;
-            form.menu = input.menu;
-            form.errors = errors;
-            (status, form)
-        }
-    };
+            Err(e) => {
+                let (status, errors) = form_errors(e)?;
+                // Show what was typed, not what is stored.
+                let mut shown = stored.config.clone();
+                shown.prefix = input.prefix;
+                shown.language = input.language;
+                shown.welcome = input.welcome;
+                shown.hours.enabled = input.hours_enabled;
+                shown.hours.utc_offset = input.utc_offset;
+                shown.hours.days = input.days;
+                shown.hours.open = input.open;
+                shown.hours.close = input.close;
+                shown.away_message = input.away_message;
+                shown.fallback = input.fallback;
+                shown.anti_link = input.anti_link;
+                for (command, (enabled, reply)) in shown.commands.iter_mut().zip(input.commands) {
+                    command.enabled = enabled;
+                    if command.action.is_none() {
+                        command.reply = reply;
+                    }
+                }
+                shown.menu.title = input.menu_title;
+                let mut form = SettingsForm::new(&member, &bot.id, shown);
+                form.keywords = input.keywords;
+                form.menu = input.menu;
+                form.errors = errors;
+                (status, form)
+            }
+        };
     if is_htmx(&req) {
         // htmx swaps only successful responses: the errors come back with 200.
         return render(&form);
@@ -230,6 +231,7 @@ pub async fn add_command(
         &id,
         &form.command_name,
         &form.command_reply,
+        &member.visitor.client,
     )
     .await
     {
