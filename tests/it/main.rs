@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod admin_cli;
+mod audit;
 mod billing;
 mod bot_leases;
 mod bots;
