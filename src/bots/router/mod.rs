@@ -3,7 +3,8 @@
 //! together with the message or not at all.
 //!
 //! Order of rules: blocked senders get nothing; a contact writing too fast is paused for a
-//! minute (told when it starts and when it ends); a paused bot answers only its owner;
+//! minute (told when it starts and when it ends) while the bot answers; a paused bot answers
+//! only its owner;
 //! outside business hours strangers get the away message once per closed period; then
 //! commands (`!menu`, `!help`, owner commands, the template's), an open flow, anti-link, the
 //! numbered menu, keyword replies, the welcome and the fallback. The owner is never paused
@@ -120,7 +121,9 @@ pub fn route_in(
         return Ok(Routed::default());
     }
     let stored = settings::load_in(conn, &bot.id)?;
-    if !owner {
+    // The guard limits answers: a paused or closed bot gives a stranger none to limit.
+    let answers = !stored.paused && hours::is_open(&stored.config.hours, now);
+    if !owner && answers {
         match flood::check_in(conn, &bot.id, msg.from, now, stored.config.flood_limit)? {
             Flood::Clear => {}
             Flood::Paused => return Ok(Routed::default()),
