@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod admin_cli;
 mod billing;
+mod bot_behaviour;
 mod bot_leases;
 mod bots;
 mod cache;
