@@ -1,9 +1,11 @@
-//! The onboarding wizard after sign-up: workspace → plan → bot → template → pair → test →
-//! done. Progress is stored per workspace, so leaving and coming back lands on the same step.
+//! The onboarding wizard after sign-up: plan → bot → template → pair → test → done (sign-up
+//! already asked for the business's name). Progress is stored per workspace, so leaving and
+//! coming back lands on the same step.
 
 use chrono::Utc;
 use diesel::prelude::*;
 
+use crate::billing::{checkout, subscriptions};
 use crate::bots::{model, settings};
 use crate::context::Context;
 use crate::db::DbConn;
@@ -14,7 +16,6 @@ use crate::tenancy::TenantScope;
 /// The wizard's steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    Workspace,
     Plan,
     Bot,
     Template,
@@ -25,8 +26,7 @@ pub enum Step {
 
 impl Step {
     /// Every step, in order.
-    pub const ALL: [Step; 7] = [
-        Step::Workspace,
+    pub const ALL: [Step; 6] = [
         Step::Plan,
         Step::Bot,
         Step::Template,
@@ -38,7 +38,6 @@ impl Step {
     /// The name in URLs and in the database.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Workspace => "workspace",
             Self::Plan => "plan",
             Self::Bot => "bot",
             Self::Template => "template",
@@ -51,7 +50,6 @@ impl Step {
     /// The step's title.
     pub fn title(self) -> &'static str {
         match self {
-            Self::Workspace => "Your business",
             Self::Plan => "Choose a plan",
             Self::Bot => "Name your bot",
             Self::Template => "Pick a template",
@@ -60,6 +58,9 @@ impl Step {
             Self::Done => "All set",
         }
     }
+
+    /// The first step.
+    pub const FIRST: Step = Step::Plan;
 
     /// The step by name.
     pub fn parse(name: &str) -> Option<Self> {
@@ -97,12 +98,13 @@ fn load_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Progress> {
         .first(conn)
         .optional()?;
     Ok(match row {
+        // A step this binary no longer has (the old "workspace" step) starts from the top.
         Some((step, bot_id)) => Progress {
-            step: Step::parse(&step).unwrap_or(Step::Workspace),
+            step: Step::parse(&step).unwrap_or(Step::FIRST),
             bot_id,
         },
         None => Progress {
-            step: Step::Workspace,
+            step: Step::FIRST,
             bot_id: None,
         },
     })
@@ -156,6 +158,54 @@ pub async fn go_to(
             Ok(progress)
         })
         .await?)
+}
+
+/// What the plan step asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanChoice {
+    /// Stay on the plan the workspace is on: its trial, by default.
+    Keep,
+    /// The free plan: a trial in progress ends now.
+    Free,
+    /// Buy this paid plan through Stripe's checkout.
+    Paid(String),
+}
+
+impl PlanChoice {
+    /// The radio button's value: `keep` (also when nothing was chosen), `free` or a plan id.
+    pub fn parse(raw: &str) -> Self {
+        match raw.trim() {
+            "" | "keep" => Self::Keep,
+            "free" => Self::Free,
+            plan => Self::Paid(plan.to_owned()),
+        }
+    }
+}
+
+/// The plan step. Returns Stripe's checkout page for a paid plan; the caller moves on.
+pub async fn choose_plan(
+    ctx: &Context,
+    scope: &TenantScope,
+    choice: &PlanChoice,
+) -> ServiceResult<Option<String>> {
+    match choice {
+        PlanChoice::Keep => Ok(None),
+        PlanChoice::Free => {
+            if !scope.role().can_edit_workspace() {
+                return Err(ServiceError::Forbidden(
+                    "Only the workspace's owner or an admin can change the plan.",
+                ));
+            }
+            let tenant_id = scope.tenant_id().to_owned();
+            ctx.db
+                .run_in(scope.rows(), move |conn| {
+                    subscriptions::decline_trial_in(conn, &tenant_id)
+                })
+                .await?;
+            Ok(None)
+        }
+        PlanChoice::Paid(plan_id) => Ok(Some(checkout::start_checkout(ctx, scope, plan_id).await?)),
+    }
 }
 
 /// The bot step: create the bot (or rename the one made earlier in the wizard).

@@ -198,7 +198,7 @@ pub fn load_in(conn: &mut DbConn, today: NaiveDate) -> QueryResult<PlatformMetri
 /// Tenants per plan (suspended ones excluded) and the monthly revenue they imply.
 ///
 /// The plan is the admin's override, else the subscription's plan, else the default plan, as
-/// `billing::entitlements::current_plan_in` decides per tenant (one grouped query here, for
+/// `billing::subscriptions::current_plan_in` decides per tenant (one grouped query here, for
 /// 10,000 tenants).
 fn plan_distribution_in(conn: &mut DbConn) -> QueryResult<(Vec<PlanShare>, i64)> {
     // A subscription grants its plan while trialing, active or past due (as

@@ -8,8 +8,8 @@ use diesel::prelude::*;
 
 use super::platform_metrics::CHART_DAYS;
 use crate::accounts::email_links;
-use crate::billing::entitlements;
 use crate::billing::plans::{self, Plan};
+use crate::billing::subscriptions::{self, BotChanges};
 use crate::bots::{Bot, BotStatus};
 use crate::context::Context;
 use crate::db::schema::{
@@ -146,19 +146,10 @@ fn list_in(conn: &mut DbConn, search: &str, page: i64) -> QueryResult<Vec<Tenant
         .load::<(String, i64)>(conn)?
         .into_iter()
         .collect();
-    let catalogue = plans::list(conn)?;
     records
         .into_iter()
         .map(|record| {
-            // The override is on the row already; otherwise billing decides.
-            let chosen = record
-                .plan_override
-                .as_ref()
-                .and_then(|id| catalogue.iter().find(|p| &p.id == id).cloned());
-            let plan = match chosen {
-                Some(plan) => plan,
-                None => entitlements::current_plan_in(conn, &record.id)?,
-            };
+            let plan = subscriptions::current_plan_in(conn, &record.id)?;
             Ok(TenantRow {
                 bots: bot_counts.get(&record.id).copied().unwrap_or(0),
                 messages_this_month: usage.get(&record.id).copied().unwrap_or(0),
@@ -193,7 +184,7 @@ fn detail_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Option<TenantDet
     else {
         return Ok(None);
     };
-    let plan = entitlements::current_plan_in(conn, tenant_id)?;
+    let plan = subscriptions::current_plan_in(conn, tenant_id)?;
     let catalogue = plans::list(conn)?;
     let tenant_bots = bots::table
         .filter(bots::tenant_id.eq(tenant_id))
@@ -417,13 +408,14 @@ pub async fn unsuspend(
 }
 
 /// Put a tenant on `plan_id` by hand (empty: back to what billing says), with a reason.
+/// Returns the bots the new plan's limit paused or resumed, for the caller to stop or start.
 pub async fn change_plan(
     ctx: &Context,
     actor: &AdminActor,
     tenant_id: &str,
     plan_id: &str,
     raw_reason: &str,
-) -> ServiceResult<()> {
+) -> ServiceResult<BotChanges> {
     let reason = reason(raw_reason)?;
     let chosen = Some(plan_id.trim().to_owned()).filter(|p| !p.is_empty());
     let (id, actor_id, client) = (
@@ -434,7 +426,7 @@ pub async fn change_plan(
     ctx.db
         .transaction(
             RowScope::across_tenants("a platform admin sets any workspace's plan"),
-            move |conn| -> ServiceResult<()> {
+            move |conn| -> ServiceResult<BotChanges> {
                 if !exists_in(conn, &id)? {
                     return Err(ServiceError::NotFound);
                 }
@@ -446,14 +438,14 @@ pub async fn change_plan(
                         "Choose a plan from the list.",
                     ));
                 }
-                let before = entitlements::current_plan_in(conn, &id)?;
+                let before = subscriptions::current_plan_in(conn, &id)?;
                 diesel::update(tenants::table.find(&id))
                     .set((
                         tenants::plan_override.eq(&chosen),
                         tenants::updated_at.eq(Utc::now().naive_utc()),
                     ))
                     .execute(conn)?;
-                let after = entitlements::current_plan_in(conn, &id)?;
+                let after = subscriptions::current_plan_in(conn, &id)?;
                 let detail = match &chosen {
                     Some(_) => format!("{} → {} (set by hand): {reason}", before.name, after.name),
                     None => format!(
@@ -469,7 +461,8 @@ pub async fn change_plan(
                     &detail,
                     &client,
                 )?;
-                Ok(())
+                // The new plan's bot limit applies at once, as it does for a Stripe change.
+                Ok(subscriptions::apply_bot_limit_in(conn, &id)?)
             },
         )
         .await

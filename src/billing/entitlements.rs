@@ -77,11 +77,25 @@ impl Quota {
     pub fn label(self) -> &'static str {
         match self {
             Self::Bots => "Bots",
-            Self::Members => "Members",
-            Self::Messages => "Messages this month",
+            Self::Members => "Team members",
+            Self::Messages => "Messages received this month",
             Self::AiReplies => "AI replies today",
             Self::BroadcastRecipients => "Broadcast recipients this month",
         }
+    }
+
+    /// The feature it belongs to, if any: a quota is shown only where its feature is.
+    pub fn feature(self) -> Option<Feature> {
+        match self {
+            Self::AiReplies => Some(Feature::AiReplies),
+            Self::BroadcastRecipients => Some(Feature::Broadcasts),
+            Self::Bots | Self::Members | Self::Messages => None,
+        }
+    }
+
+    /// Whether this server has what the quota counts.
+    pub fn is_available(self) -> bool {
+        self.feature().is_none_or(Feature::is_available)
     }
 
     /// The metered counter behind it, if it is metered.
@@ -165,33 +179,6 @@ impl Decision {
     }
 }
 
-/// The plan a tenant is on now: a plan a platform admin set by hand wins.
-pub fn current_plan_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Plan> {
-    if let Some(plan) = plan_override_in(conn, tenant_id)? {
-        return Ok(plan);
-    }
-    subscriptions::current_plan_of(conn, tenant_id)
-}
-
-/// The plan a platform admin set for `tenant_id` by hand, if any (within the caller's
-/// transaction); it wins over what the subscription says.
-pub fn plan_override_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Option<Plan>> {
-    let chosen: Option<String> = tenants::table
-        .find(tenant_id)
-        .select(tenants::plan_override)
-        .first::<Option<String>>(conn)
-        .optional()?
-        .flatten();
-    match chosen {
-        Some(plan_id) => crate::db::schema::plans::table
-            .find(plan_id)
-            .select(Plan::as_select())
-            .first(conn)
-            .optional(),
-        None => Ok(None),
-    }
-}
-
 /// Check a counted quota (bots, members) before adding one, so that two requests at once
 /// cannot both take the last unit: on PostgreSQL the workspace's row stays locked until the
 /// caller's transaction ends; on SQLite every transaction holds the write lock from its start
@@ -213,7 +200,7 @@ pub fn check_to_add_in(
 
 /// Answer on a connection (inside the caller's transaction), counting nothing.
 pub fn check_in(conn: &mut DbConn, tenant_id: &str, action: Action) -> QueryResult<Decision> {
-    let plan = current_plan_in(conn, tenant_id)?;
+    let plan = subscriptions::current_plan_in(conn, tenant_id)?;
     let (quota, feature) = action.needs();
     if let Some(denial) = feature_denial(conn, &plan, feature)? {
         return Ok(Decision::Denied(denial));
@@ -240,7 +227,7 @@ pub fn consume_in(
     else {
         return check_in(conn, tenant_id, action);
     };
-    let plan = current_plan_in(conn, tenant_id)?;
+    let plan = subscriptions::current_plan_in(conn, tenant_id)?;
     if let Some(denial) = feature_denial(conn, &plan, feature)? {
         return Ok(Decision::Denied(denial));
     }

@@ -1,7 +1,7 @@
 //! Plans, entitlements, usage metering, Stripe checkout/portal/webhooks and trials.
 //!
 //! - `plans`: the catalogue; `subscriptions`: which plan each workspace is on
-//!   (`subscriptions::current_plan_of`);
+//!   (`subscriptions::current_plan_in`);
 //! - `entitlements`: the one check every entry point asks;
 //! - `usage`: atomic counters per workspace, metric and period;
 //! - `checkout`: Stripe Checkout and Billing Portal sessions; `webhooks`: Stripe's events;

@@ -34,6 +34,18 @@ impl Feature {
             Self::RemoveBranding => "No WhatsDeX branding",
         }
     }
+
+    /// Whether this server has the feature: a plan only advertises what a customer can use.
+    /// Each feature joins the list when the product grows it.
+    pub fn is_available(self) -> bool {
+        match self {
+            // The owner's `!broadcast` and the bot's own commands.
+            Self::Broadcasts | Self::CustomCommands => true,
+            // Not built yet: AI replies, the REST API and the flow builder (template flows
+            // work on every plan); the bot adds no branding to remove.
+            Self::AiReplies | Self::ApiAccess | Self::Flows | Self::RemoveBranding => false,
+        }
+    }
 }
 
 /// A plan as the binary ships it. `None` quotas are unlimited.
@@ -150,6 +162,64 @@ impl Plan {
         self.monthly_price_cents / 100
     }
 
+    /// The price as a customer reads it: "$1,490" (always with "/month" beside it).
+    pub fn price_label(&self) -> String {
+        format!("${}", thousands(i64::from(self.monthly_price())))
+    }
+
+    /// The features it includes that this server has.
+    pub fn available_features(&self) -> Vec<Feature> {
+        self.feature_list()
+            .into_iter()
+            .filter(|f| f.is_available())
+            .collect()
+    }
+
+    /// What the plan includes, one line each, for every page that compares plans: its
+    /// quotas (a zero quota, or one for a feature this server lacks, is left out) and the
+    /// features this server has.
+    pub fn includes(&self) -> Vec<String> {
+        let quota = |n: Option<i32>, one: &str, many: &str| match n {
+            Some(1) => Some(format!("1 {one}")),
+            Some(n) if n > 0 => Some(format!("{} {many}", thousands(i64::from(n)))),
+            Some(_) => None,
+            None => Some(format!("Unlimited {many}")),
+        };
+        let has =
+            |feature: Feature| feature.is_available() && self.feature_list().contains(&feature);
+        [
+            quota(self.max_bots, "bot", "bots"),
+            quota(
+                self.max_messages_per_month,
+                "message a month",
+                "messages a month",
+            ),
+            quota(self.max_members, "team member", "team members"),
+            quota(
+                self.max_ai_replies_per_day,
+                "AI reply a day",
+                "AI replies a day",
+            )
+            .filter(|_| has(Feature::AiReplies)),
+            quota(
+                self.max_broadcast_recipients_per_month,
+                "broadcast recipient a month",
+                "broadcast recipients a month",
+            )
+            .filter(|_| has(Feature::Broadcasts)),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(
+            self.available_features()
+                .into_iter()
+                // Broadcasts read better as their quota line above.
+                .filter(|f| *f != Feature::Broadcasts)
+                .map(|f| f.label().to_owned()),
+        )
+        .collect()
+    }
+
     /// Whether two rows say the same thing, whenever they were written.
     fn same_terms(&self, other: &Self) -> bool {
         Self {
@@ -175,6 +245,22 @@ impl PlanSpec {
             updated_at: Utc::now().naive_utc(),
         }
     }
+}
+
+/// 12345 → "12,345".
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// What a seed run changed.
@@ -250,6 +336,39 @@ mod tests {
         let plan = CATALOGUE[3].to_plan(3);
         assert_eq!(plan.feature_list(), CATALOGUE[3].features);
         assert!(plan.features.contains("remove_branding"));
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(-12_345), "-12,345");
+    }
+
+    #[test]
+    fn a_plan_lists_no_zero_quota_and_no_feature_this_server_lacks() {
+        let free = CATALOGUE[0].to_plan(0);
+        assert_eq!(
+            free.includes(),
+            ["1 bot", "1,000 messages a month", "1 team member"]
+        );
+        let pro = CATALOGUE[2].to_plan(2);
+        let lines = pro.includes();
+        assert!(lines.contains(&"10,000 broadcast recipients a month".to_owned()));
+        assert!(lines.contains(&"Custom commands".to_owned()));
+        for missing in [Feature::AiReplies, Feature::ApiAccess, Feature::Flows] {
+            assert!(!missing.is_available());
+            assert!(
+                !lines
+                    .iter()
+                    .any(|l| l.contains(missing.label()) || l.contains("AI")),
+                "{lines:?} advertises {missing:?}"
+            );
+        }
+        assert_eq!(pro.price_label(), "$49");
+        assert_eq!(CATALOGUE[3].to_plan(3).price_label(), "$149");
     }
 
     #[test]

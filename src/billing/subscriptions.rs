@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use super::plans::Plan;
 use crate::config::BillingConfig;
 use crate::db::DbConn;
-use crate::db::schema::{bots, plans, subscriptions};
+use crate::db::schema::{bots, plans, subscriptions, tenants};
 use crate::ids::BotId;
 
 /// The plan of a workspace without a subscription.
@@ -124,16 +124,30 @@ pub fn tenant_of_customer_in(conn: &mut DbConn, customer_id: &str) -> QueryResul
         .optional()
 }
 
-/// The plan a workspace is on now: its subscription's plan while that grants it, else free.
-/// The admin dashboard and every entitlement check read it here.
-pub fn current_plan_of(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Plan> {
-    let plan_id = find_in(conn, tenant_id)?
-        .map(|s| s.effective_plan_id().to_owned())
-        .unwrap_or_else(|| FREE_PLAN_ID.to_owned());
+/// The plan a workspace is on now: a plan a platform admin set by hand wins; else its
+/// subscription's plan while that grants it; else free. Every page, the entitlement check,
+/// the bot limit and the admin area read it here, so they cannot disagree.
+pub fn current_plan_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Plan> {
+    let plan_id = match plan_override_in(conn, tenant_id)? {
+        Some(chosen) => chosen,
+        None => find_in(conn, tenant_id)?
+            .map(|s| s.effective_plan_id().to_owned())
+            .unwrap_or_else(|| FREE_PLAN_ID.to_owned()),
+    };
     plans::table
         .find(plan_id)
         .select(Plan::as_select())
         .first(conn)
+}
+
+/// The plan a platform admin set for `tenant_id` by hand, if any.
+pub fn plan_override_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Option<String>> {
+    Ok(tenants::table
+        .find(tenant_id)
+        .select(tenants::plan_override)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
 }
 
 /// The trial a new workspace gets, from configuration.
@@ -339,7 +353,7 @@ impl BotChanges {
 
 /// Make the workspace's bots fit its plan: the oldest `max_bots` run, the others are paused.
 pub fn apply_bot_limit_in(conn: &mut DbConn, tenant_id: &str) -> QueryResult<BotChanges> {
-    let plan = current_plan_of(conn, tenant_id)?;
+    let plan = current_plan_in(conn, tenant_id)?;
     let all: Vec<(BotId, bool, bool)> = bots::table
         .filter(bots::tenant_id.eq(tenant_id))
         .order((bots::created_at.asc(), bots::id.asc()))

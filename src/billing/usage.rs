@@ -45,9 +45,9 @@ impl Metric {
     /// How it reads on a page.
     pub fn label(self) -> &'static str {
         match self {
-            Self::Messages => "Messages this month",
-            Self::AiReplies => "AI replies today",
-            Self::BroadcastRecipients => "Broadcast recipients this month",
+            Self::Messages => "Messages received",
+            Self::AiReplies => "AI replies",
+            Self::BroadcastRecipients => "Broadcast recipients",
         }
     }
 

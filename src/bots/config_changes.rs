@@ -6,7 +6,7 @@ use super::behaviour::BotConfig;
 /// The parts of the settings that differ between `before` and `after`, in form order. Empty
 /// when nothing changed; "other settings" for a difference in a part not named here.
 pub fn changed_parts(before: &BotConfig, after: &BotConfig) -> Vec<&'static str> {
-    let parts: [(&str, bool); 11] = [
+    let parts: [(&str, bool); 13] = [
         ("command prefix", before.prefix != after.prefix),
         ("language", before.language != after.language),
         ("welcome message", before.welcome != after.welcome),
@@ -15,6 +15,8 @@ pub fn changed_parts(before: &BotConfig, after: &BotConfig) -> Vec<&'static str>
             before.fallback != after.fallback,
         ),
         ("link warning", before.anti_link != after.anti_link),
+        ("flood limit", before.flood_limit != after.flood_limit),
+        ("currency", before.currency != after.currency),
         ("business hours", before.hours != after.hours),
         ("away message", before.away_message != after.away_message),
         ("commands", before.commands != after.commands),

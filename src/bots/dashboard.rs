@@ -1,11 +1,10 @@
-//! The dashboard's numbers: each bot with its status and messages today, usage against the
-//! plan's limits, and the latest conversations. Read-only.
+//! The dashboard's bots (status, messages today) and latest conversations. Read-only; the
+//! plan and its usage come from `billing::plan_usage`, as on every other page.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::model::Bot;
-use crate::billing::entitlements;
 use crate::bots::messages::MessageDirection;
 use crate::context::Context;
 use crate::db::schema::{bots, contacts, messages};
@@ -16,29 +15,11 @@ use crate::tenancy::TenantScope;
 #[derive(Debug, Clone)]
 pub struct BotSummary {
     pub bot: Bot,
+    /// Messages received and sent today (the plan counts only those received).
     pub messages_today: i64,
 }
 
-/// One usage bar: used of limit (`None`: unlimited).
-#[derive(Debug, Clone)]
-pub struct Usage {
-    pub label: &'static str,
-    pub used: i64,
-    pub limit: Option<i64>,
-}
-
-impl Usage {
-    /// Percentage for the bar, 0–100.
-    pub fn percent(&self) -> i64 {
-        match self.limit {
-            Some(limit) if limit > 0 => (self.used * 100 / limit).clamp(0, 100),
-            Some(_) => 100,
-            None => 0,
-        }
-    }
-}
-
-/// A recent conversation: who, with which bot, the last message.
+/// A recent conversation with a customer: who, with which bot, what they said last.
 #[derive(Debug, Clone)]
 pub struct RecentConversation {
     pub bot_name: String,
@@ -51,9 +32,7 @@ pub struct RecentConversation {
 /// Everything the dashboard shows.
 #[derive(Debug, Clone)]
 pub struct Dashboard {
-    pub plan_name: String,
     pub bots: Vec<BotSummary>,
-    pub usage: Vec<Usage>,
     pub recent: Vec<RecentConversation>,
 }
 
@@ -65,10 +44,6 @@ pub async fn load(ctx: &Context, scope: &TenantScope) -> ServiceResult<Dashboard
         .run_in(scope.rows(), move |conn| {
             let now = Utc::now();
             let today = now.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default();
-            let month = NaiveDate::from_ymd_opt(now.year(), now.month(), 1)
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .unwrap_or_default();
-            let plan = entitlements::current_plan_in(conn, &tenant_id)?;
             let all: Vec<Bot> = bots::table
                 .filter(bots::tenant_id.eq(&tenant_id))
                 .order(bots::created_at.desc())
@@ -86,28 +61,17 @@ pub async fn load(ctx: &Context, scope: &TenantScope) -> ServiceResult<Dashboard
                     messages_today,
                 });
             }
-            let messages_this_month: i64 = messages::table
-                .filter(messages::tenant_id.eq(&tenant_id))
-                .filter(messages::direction.eq(MessageDirection::In))
-                .filter(messages::created_at.ge(month))
-                .count()
-                .get_result(conn)?;
-            let usage = vec![
-                Usage {
-                    label: "Bots",
-                    used: i64::try_from(summaries.len()).unwrap_or(i64::MAX),
-                    limit: plan.max_bots.map(i64::from),
-                },
-                Usage {
-                    label: "Messages this month",
-                    used: messages_this_month,
-                    limit: plan.max_messages_per_month.map(i64::from),
-                },
-            ];
+            // Conversations are with customers: the owner (who gets the bot's order
+            // notifications and tries its commands) is not one.
             let recent_contacts: Vec<(String, String, Option<String>, NaiveDateTime, String)> =
                 contacts::table
                     .inner_join(bots::table.on(bots::id.eq(contacts::bot_id)))
                     .filter(contacts::tenant_id.eq(&tenant_id))
+                    .filter(
+                        bots::owner_number
+                            .is_null()
+                            .or(bots::owner_number.ne(contacts::number.nullable())),
+                    )
                     .order(contacts::last_seen_at.desc())
                     .limit(5)
                     .select((
@@ -120,9 +84,11 @@ pub async fn load(ctx: &Context, scope: &TenantScope) -> ServiceResult<Dashboard
                     .load(conn)?;
             let mut recent = Vec::with_capacity(recent_contacts.len());
             for (bot_id, number, name, at, bot_name) in recent_contacts {
+                // What the customer said, not the bot's notices to them (a flood pause).
                 let last_message: String = messages::table
                     .filter(messages::bot_id.eq(&bot_id))
                     .filter(messages::contact_number.eq(&number))
+                    .filter(messages::direction.eq(MessageDirection::In))
                     .order((messages::created_at.desc(), messages::id.desc()))
                     .select(messages::body)
                     .first(conn)
@@ -137,9 +103,7 @@ pub async fn load(ctx: &Context, scope: &TenantScope) -> ServiceResult<Dashboard
                 });
             }
             Ok(Dashboard {
-                plan_name: plan.name,
                 bots: summaries,
-                usage,
                 recent,
             })
         })

@@ -19,6 +19,7 @@ pub mod sandbox_phones;
 pub mod settings;
 pub mod supervisor;
 pub mod transport;
+pub mod wording;
 
 pub use self::model::{Bot, BotStatus};
 pub use self::supervisor::BotSupervisor;

@@ -5,7 +5,9 @@
 use chrono::Utc;
 use diesel::prelude::*;
 
-use super::behaviour::{BotConfig, CommandDef, KeywordReply, MenuItem};
+use super::behaviour::{
+    BotConfig, BusinessHours, CommandDef, DEFAULT_FLOOD_LIMIT, FLOOD_LIMITS, KeywordReply, MenuItem,
+};
 use super::presets::{self, Template};
 use super::router::hours;
 use super::{config_changes, model};
@@ -258,6 +260,8 @@ pub struct SettingsInput {
     pub away_message: String,
     pub fallback: String,
     pub anti_link: bool,
+    /// Messages a minute from one contact before the bot pauses for them; blank: the default.
+    pub flood_limit: String,
     /// Per command, in the stored order: (enabled, reply).
     pub commands: Vec<(bool, String)>,
     /// `keyword, keyword => reply`, one per line.
@@ -332,6 +336,10 @@ pub fn validate(current: &BotConfig, input: &SettingsInput) -> Result<BotConfig,
     config.away_message = text_field(&mut errors, "away_message", &input.away_message);
     config.fallback = text_field(&mut errors, "fallback", &input.fallback);
     config.anti_link = input.anti_link;
+    match parse_flood_limit(&input.flood_limit) {
+        Ok(limit) => config.flood_limit = limit,
+        Err(m) => errors.add("flood_limit", m),
+    }
 
     config.hours.enabled = input.hours_enabled;
     config.hours.utc_offset = input.utc_offset.trim().to_owned();
@@ -361,6 +369,12 @@ pub fn validate(current: &BotConfig, input: &SettingsInput) -> Result<BotConfig,
             "Write an away message: customers get it outside business hours.",
         );
     }
+    if input.hours_enabled && config.hours.days.is_empty() {
+        errors.add("days", "Tick at least one day the business is open.");
+    }
+    if let Some(m) = stale_hours(&current.hours, &config.hours, &config.away_message) {
+        errors.add("away_message", m);
+    }
 
     for (command, (enabled, reply)) in config.commands.iter_mut().zip(&input.commands) {
         command.enabled = *enabled;
@@ -389,6 +403,46 @@ pub fn validate(current: &BotConfig, input: &SettingsInput) -> Result<BotConfig,
         Err(m) => errors.add("menu", m),
     }
     errors.into_result().map(|()| config)
+}
+
+/// The flood limit typed in the form (blank: the default), or what is wrong with it.
+fn parse_flood_limit(raw: &str) -> Result<u32, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(DEFAULT_FLOOD_LIMIT);
+    }
+    raw.parse::<u32>()
+        .ok()
+        .filter(|n| FLOOD_LIMITS.contains(n))
+        .ok_or_else(|| {
+            format!(
+                "Use a whole number from {} to {} (the default is {DEFAULT_FLOOD_LIMIT}).",
+                FLOOD_LIMITS.start(),
+                FLOOD_LIMITS.end()
+            )
+        })
+}
+
+/// When the opening or closing time changes but the away message still names the old one,
+/// customers would be told the old hours: say so, and point to `{hours}`.
+fn stale_hours(
+    before: &BusinessHours,
+    after: &BusinessHours,
+    away_message: &str,
+) -> Option<String> {
+    let changed = before.open != after.open || before.close != after.close;
+    let names_old = [&before.open, &before.close]
+        .iter()
+        .any(|time| !time.is_empty() && away_message.contains(time.as_str()));
+    (changed && names_old).then(|| {
+        format!(
+            "This still names the old hours ({} to {}). Write {} where the hours go, and \
+             customers always get the hours set above.",
+            before.open,
+            before.close,
+            hours::PLACEHOLDER
+        )
+    })
 }
 
 fn split_line(line: &str) -> Option<(&str, &str)> {
@@ -569,6 +623,7 @@ mod tests {
             away_message: config.away_message.clone(),
             fallback: config.fallback.clone(),
             anti_link: config.anti_link,
+            flood_limit: config.flood_limit.to_string(),
             commands: config
                 .commands
                 .iter()

@@ -118,7 +118,7 @@ describe('accounts: sign up, sign in, invite a colleague', () => {
     await page.setViewportSize(DESKTOP);
 
     // A new workspace starts the onboarding wizard; its dashboard is one link away.
-    await submitAndWait(page, 'Create account', '/onboarding/workspace');
+    await submitAndWait(page, 'Create account', '/onboarding/plan');
     assert.equal(new URL(page.url()).searchParams.get('notice'), 'welcome', 'notice=welcome');
     await visit(page, `${BASE}/dashboard`);
     assert.equal((await page.locator('main h1').innerText()).trim(), WORKSPACE, 'dashboard <h1>');

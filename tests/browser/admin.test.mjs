@@ -61,7 +61,7 @@ describe('admin: the platform metrics dashboard', () => {
     await page.fill('input[name=password]', PASSWORD);
     await page.fill('input[name=workspace_name]', WORKSPACE);
     await submit(page, 'button[type=submit]:has-text("Create account")');
-    assert.equal(new URL(page.url()).pathname, '/onboarding/workspace', 'sign-up opens the wizard');
+    assert.equal(new URL(page.url()).pathname, '/onboarding/plan', 'sign-up opens the wizard');
 
     await visit(page, `${BASE}/bots`);
     await page.getByLabel('Bot name').fill('Till bot');

@@ -118,7 +118,7 @@ describe('billing: hit the free limit, upgrade through Stripe, use the new limit
     await page.fill('input[name=password]', PASSWORD);
     await page.fill('input[name=workspace_name]', `Lima Bakery ${RUN}`);
     await submit(page, page.getByRole('button', { name: 'Create account' }));
-    assert.equal(new URL(page.url()).pathname, '/onboarding/workspace', 'sign-up opens the wizard');
+    assert.equal(new URL(page.url()).pathname, '/onboarding/plan', 'sign-up opens the wizard');
 
     await visit(page, `${base}/bots`);
     await page.fill('input[name=name]', 'First bot');

@@ -1,6 +1,6 @@
 // Browser test of the onboarding wizard, end to end in three real browsers:
 //
-//   Ana (desktop) signs up and lands in the wizard: business name → plan (free preselected)
+//   Ana (desktop) signs up and lands in the wizard: plan (her Pro trial kept)
 //   → bot name → the Restaurant Orders template (picked from cards with chat previews) →
 //   pairing. Her own phone (a second browser, phone size) opens the sandbox link from the
 //   pairing page and pairs as +44 7700 900123: it is the bot's owner. Ana continues to the
@@ -95,24 +95,27 @@ after(async () => {
 });
 
 describe('onboarding: from sign-up to a bot that takes orders', () => {
-  test('sign-up lands in the wizard; business, plan and bot steps', async () => {
+  test('sign-up lands in the wizard, which keeps the free trial; then the bot step', async () => {
     const { page } = ana;
     await visit(page, `${BASE}/signup`);
     await page.fill('input[name=name]', ANA.name);
     await page.fill('input[name=email]', ANA.email);
     await page.fill('input[name=password]', PASSWORD);
     await page.fill('input[name=workspace_name]', BUSINESS);
-    await clickAndWait(page, page.getByRole('button', { name: 'Create account' }), '/onboarding/workspace');
-    assert.equal((await page.locator('main h1').innerText()).trim(), 'Your business');
-    assert.equal(await page.inputValue('input[name=name]'), BUSINESS, 'the workspace name is filled in');
-    await screenshot(page, 'wizard-workspace.png');
-    await clickAndWait(page, page.getByRole('button', { name: 'Continue' }), '/onboarding/plan');
+    // Sign-up asked for the business's name: the wizard does not ask again.
+    await clickAndWait(page, page.getByRole('button', { name: 'Create account' }), '/onboarding/plan');
+    assert.equal((await page.locator('main h1').innerText()).trim(), 'Choose a plan');
 
-    const free = page.locator('input[name=plan][value=free]');
-    assert.ok(await free.isChecked(), 'the free plan is preselected');
-    const starter = page.locator('[data-plan=starter] a');
-    assert.match(await starter.getAttribute('href'), /^\/billing\/upgrade\?plan=starter$/, 'paid plans link to checkout');
+    const trial = await page.getByTestId('trial-explained').innerText();
+    assert.match(trial, /free Pro trial until .+ \(1[34] days left\)/, 'the trial, and when it ends');
+    assert.match(trial, /moves to Free/, 'what happens then');
+    assert.ok(await page.locator('[data-plan=pro] input[name=plan][value=keep]').isChecked(), 'the trial is preselected');
+    assert.equal(await page.locator('input[name=plan][value=starter]').count(), 0, 'no purchase without Stripe');
+    assert.match(await page.getByTestId('plan-change-explained').innerText(), /changed by its operator/);
     await screenshot(page, 'wizard-plan.png');
+    await page.setViewportSize(MOBILE);
+    await screenshot(page, 'wizard-plan-390.png');
+    await page.setViewportSize(DESKTOP);
     await clickAndWait(page, page.getByRole('button', { name: 'Continue' }), '/onboarding/bot');
 
     // An empty name is refused next to the field, and Back works.
@@ -131,9 +134,9 @@ describe('onboarding: from sign-up to a bot that takes orders', () => {
     assert.ok((await cards.count()) >= 6, 'six templates or more');
     const restaurant = page.locator('[data-template=restaurant_orders]');
     assert.ok((await restaurant.locator('.preview .bubble').count()) >= 4, 'a preview conversation');
-    const locked = page.locator('[data-template=personal_assistant]');
-    assert.equal(await locked.getByTestId('premium-badge').count(), 1, 'premium badge');
-    assert.match(await locked.getByTestId('template-lock').innerText(), /Upgrade to Starter/);
+    const premium = page.locator('[data-template=personal_assistant]');
+    assert.equal(await premium.getByTestId('premium-badge').count(), 1, 'premium badge');
+    assert.equal(await premium.getByTestId('template-lock').count(), 0, 'the Pro trial unlocks it');
     await screenshot(page, 'wizard-templates.png');
     await clickAndWait(page, restaurant.getByRole('button', { name: 'Use Restaurant Orders' }), '/onboarding/pair');
   });
@@ -169,7 +172,7 @@ describe('onboarding: from sign-up to a bot that takes orders', () => {
     await popup.setViewportSize(MOBILE);
     customer = popup;
 
-    const items = /^What would you like\? Reply with a number\.\n1\. Margherita pizza\n2\. Pepperoni pizza\n3\. Caesar salad\n4\. Lemonade$/;
+    const items = /^What would you like\? Reply with a number\.\n1\. Margherita pizza — \$9\.50\n2\. Pepperoni pizza — \$11\.00\n3\. Caesar salad — \$8\.50\n4\. Lemonade — \$3\.00$/;
     assert.match(await sendAndAwaitReply(customer, '!order'), items);
     assert.equal(await sendAndAwaitReply(customer, '1'), 'How many? (1 to 20)');
     assert.match(await sendAndAwaitReply(customer, '2'), /^Anything else\?/);
@@ -179,7 +182,8 @@ describe('onboarding: from sign-up to a bot that takes orders', () => {
     const confirm = await sendAndAwaitReply(customer, '2');
     assert.equal(
       confirm,
-      'Your order:\n• Item: Margherita pizza × 2\n• Item: Lemonade × 1\nShall we send it to the kitchen?\n1. Yes\n2. No',
+      'Your order:\n• Item: Margherita pizza × 2 — $19.00\n• Item: Lemonade × 1 — $3.00\nTotal: $22.00\n' +
+        'Shall we send it to the kitchen?\n1. Yes\n2. No',
     );
     assert.match(await sendAndAwaitReply(customer, '1'), /^Thank you! Your order is with the kitchen\./);
     await screenshot(customer, 'customer-order.png');
@@ -188,7 +192,8 @@ describe('onboarding: from sign-up to a bot that takes orders', () => {
     await order.first().waitFor({ state: 'visible', timeout: LIVE_TIMEOUT });
     assert.equal(
       (await order.first().innerText()).trim(),
-      'New order from Test customer (+15550100200):\n• Item: Margherita pizza × 2\n• Item: Lemonade × 1',
+      'New order from Test customer (+15550100200):\n• Item: Margherita pizza × 2 — $19.00\n' +
+        '• Item: Lemonade × 1 — $3.00\nTotal: $22.00',
       "the owner's phone gets the order",
     );
     await screenshot(ownerPhone.page, 'owner-order.png');
@@ -205,7 +210,12 @@ describe('onboarding: from sign-up to a bot that takes orders', () => {
     assert.match(await card.getByTestId('bot-status').innerText(), /Connected/);
     const today = Number(await card.getByTestId('messages-today').innerText());
     assert.ok(today >= 10, `messages today counted (${today})`);
-    assert.equal(await page.locator('progress').count(), 2, 'usage bars');
+    assert.deepEqual(
+      await page.locator('[data-usage]').evaluateAll((bars) => bars.map((b) => b.dataset.usage)),
+      ['Bots', 'Team members', 'Messages received this month', 'Broadcast recipients this month'],
+      'usage bars for what the plan has',
+    );
+    assert.match(await page.getByTestId('trial-status').innerText(), /^Free trial: 1[34] days left \(until .+\)\. Then Free/);
     assert.match(await page.locator('.recent-list').innerText(), /Test customer/);
     // Analytics on the dashboard: the order flow's commands and a chart for the bot.
     const commands = await page.getByTestId('top-commands').innerText();

@@ -159,7 +159,7 @@ describe('sandbox: pair a bot by QR code and chat with it', () => {
     await page.fill('input[name=password]', PASSWORD);
     await page.fill('input[name=workspace_name]', WORKSPACE);
     const createAccount = page.getByRole('button', { name: 'Create account', exact: true });
-    await submitAndWait(ana, createAccount, '/onboarding/workspace');
+    await submitAndWait(ana, createAccount, '/onboarding/plan');
 
     await navigateAway(ana, () => visit(page, `${BASE}/bots`));
     assert.equal(new URL(page.url()).pathname, '/bots', 'on /bots');

@@ -43,7 +43,7 @@ async fn sign_up_creates_account_workspace_and_ownership_and_signs_in() {
     let mut ana = Browser::new(app.clone());
     let page = sign_up!(ana, "Ana Lima", "Ana@Example.com", "Lima Bakery");
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-    assert_eq!(page.location(), "/onboarding/workspace?notice=welcome");
+    assert_eq!(page.location(), "/onboarding/plan?notice=welcome");
     let session_cookie = page
         .set_cookies()
         .into_iter()

@@ -459,7 +459,7 @@ async fn a_plan_set_by_hand_is_what_entitlements_see_and_is_audited() {
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let id = tenant.clone();
     let plan = site
-        .query(move |c| whatsdex::billing::entitlements::current_plan_in(c, &id))
+        .query(move |c| whatsdex::billing::subscriptions::current_plan_in(c, &id))
         .await;
     assert_eq!(plan.id, "pro");
     let page = admin.get(&format!("/admin/tenants/{tenant}")).await;
@@ -486,7 +486,7 @@ async fn a_plan_set_by_hand_is_what_entitlements_see_and_is_audited() {
         .await;
     assert_eq!(cleared.status, StatusCode::SEE_OTHER);
     let plan = site
-        .query(move |c| whatsdex::billing::entitlements::current_plan_in(c, &tenant))
+        .query(move |c| whatsdex::billing::subscriptions::current_plan_in(c, &tenant))
         .await;
     assert_eq!(plan.id, "free");
 }

@@ -94,7 +94,7 @@ async fn subscription_of(site: &Site, tenant_id: &str) -> Option<subscriptions::
 
 async fn plan_of(site: &Site, tenant_id: &str) -> String {
     let tenant_id = tenant_id.to_owned();
-    site.query(move |conn| subscriptions::current_plan_of(conn, &tenant_id))
+    site.query(move |conn| subscriptions::current_plan_in(conn, &tenant_id))
         .await
         .id
 }

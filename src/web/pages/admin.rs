@@ -264,14 +264,12 @@ pub async fn change_plan(
     path: web::Path<String>,
     form: web::Form<ReasonForm>,
 ) -> Result<HttpResponse, AppError> {
-    let result = tenants::change_plan(
-        &admin.visitor.state,
-        &admin.actor(),
-        &path,
-        &form.plan,
-        &form.reason,
-    )
-    .await;
+    let state = &admin.visitor.state;
+    let result = tenants::change_plan(state, &admin.actor(), &path, &form.plan, &form.reason).await;
+    if let Ok(changes) = &result {
+        state.bots.apply_plan_changes(changes).await;
+    }
+    let result = result.map(drop);
     after_action(
         &admin,
         &path,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::render_with_status;
 use crate::billing::checkout;
 use crate::billing::plan_usage::{self, PlanUsage};
-use crate::billing::plans::{Feature, Plan};
+use crate::billing::plans::Plan;
 use crate::billing::webhooks::{self, WebhookError};
 use crate::error::ServiceError;
 use crate::web::auth::{Member, Visitor};
@@ -21,49 +21,21 @@ use crate::web::{AppError, AppState, json_error, render};
 pub struct PlanCard {
     pub id: String,
     pub name: String,
-    pub monthly_price: i32,
+    pub price: String,
+    pub is_free: bool,
     pub lines: Vec<String>,
     pub featured: bool,
     pub is_current: bool,
 }
 
 impl PlanCard {
-    fn new(plan: &Plan, current: Option<&str>) -> Self {
-        let limit = |n: Option<i32>, one: &str, many: &str| match n {
-            Some(1) => format!("1 {one}"),
-            Some(n) => format!("{} {many}", super::landing::group_thousands(n)),
-            None => format!("Unlimited {many}"),
-        };
-        let mut lines = vec![
-            limit(plan.max_bots, "bot", "bots"),
-            limit(
-                plan.max_messages_per_month,
-                "message a month",
-                "messages a month",
-            ),
-            limit(
-                plan.max_ai_replies_per_day,
-                "AI reply a day",
-                "AI replies a day",
-            ),
-            limit(
-                plan.max_broadcast_recipients_per_month,
-                "broadcast recipient a month",
-                "broadcast recipients a month",
-            ),
-            limit(plan.max_members, "team member", "team members"),
-        ];
-        lines.extend(
-            plan.feature_list()
-                .into_iter()
-                .map(Feature::label)
-                .map(String::from),
-        );
+    pub(super) fn new(plan: &Plan, current: Option<&str>) -> Self {
         Self {
             id: plan.id.clone(),
             name: plan.name.clone(),
-            monthly_price: plan.monthly_price(),
-            lines,
+            price: plan.price_label(),
+            is_free: plan.monthly_price_cents == 0,
+            lines: plan.includes(),
             featured: plan.id == "pro",
             is_current: current == Some(plan.id.as_str()),
         }
@@ -136,6 +108,8 @@ struct UpgradePage {
     plans: Vec<PlanCard>,
     is_owner: bool,
     checkout_enabled: bool,
+    /// Whether this person may buy here: the owner, with Stripe configured.
+    can_buy: bool,
     cancelled: bool,
     error: Option<String>,
 }
@@ -148,14 +122,17 @@ async fn upgrade_page(
     let state = &member.visitor.state;
     let overview = plan_usage::load(state, &member.scope).await?;
     let plans = plan_usage::catalogue(state).await?;
+    let is_owner = member.scope.role().is_owner();
+    let checkout_enabled = state.config.billing.checkout_enabled();
     Ok(UpgradePage {
         layout: member.visitor.layout("Choose a plan"),
         plans: plans
             .iter()
             .map(|p| PlanCard::new(p, Some(&overview.plan.id)))
             .collect(),
-        is_owner: member.scope.role().is_owner(),
-        checkout_enabled: state.config.billing.checkout_enabled(),
+        is_owner,
+        checkout_enabled,
+        can_buy: is_owner && checkout_enabled,
         cancelled,
         error,
     })

@@ -22,6 +22,8 @@ struct SettingsForm {
     config: BotConfig,
     keywords: String,
     menu: String,
+    /// As typed (a bad value is shown back).
+    flood_limit: String,
     languages: Vec<(&'static str, &'static str)>,
     errors: FieldErrors,
     saved: bool,
@@ -49,6 +51,7 @@ impl SettingsForm {
             csrf: member.visitor.csrf.clone(),
             keywords: settings::keywords_text(&config),
             menu: settings::menu_text(&config),
+            flood_limit: config.flood_limit.to_string(),
             config,
             languages: LANGUAGES.to_vec(),
             errors: FieldErrors::new(),
@@ -61,6 +64,12 @@ impl SettingsForm {
     /// Whether day `d` (1 = Monday) is ticked.
     fn has_day(&self, d: &u8) -> bool {
         self.config.hours.days.contains(d)
+    }
+
+    /// The flood limits the form accepts, lowest and highest.
+    fn flood_limits(&self) -> (u32, u32) {
+        let limits = crate::bots::behaviour::FLOOD_LIMITS;
+        (*limits.start(), *limits.end())
     }
 }
 
@@ -135,6 +144,7 @@ fn settings_input(fields: &[(String, String)], commands: usize) -> SettingsInput
         away_message: get("away_message"),
         fallback: get("fallback"),
         anti_link: has("anti_link"),
+        flood_limit: get("flood_limit"),
         commands: (0..commands)
             .map(|i| {
                 (
@@ -165,42 +175,43 @@ pub async fn save(
     let (bot, stored) = settings::for_bot(state, &member.scope, &id).await?;
     let input = settings_input(&fields, stored.config.commands.len());
     let client = &member.visitor.client;
-    let (status, form) =
-        match settings::update(state, &member.scope, &bot.id, input.clone(), client).await {
-            Ok(config) => {
-                let mut form = SettingsForm::new(&member, &bot.id, config);
-                form.saved = true;
-                (StatusCode::OK, form)
-            }
-            Err(e) => {
-                let (status, errors) = form_errors(e)?;
-                // Show what was typed, not what is stored.
-                let mut shown = stored.config.clone();
-                shown.prefix = input.prefix;
-                shown.language = input.language;
-                shown.welcome = input.welcome;
-                shown.hours.enabled = input.hours_enabled;
-                shown.hours.utc_offset = input.utc_offset;
-                shown.hours.days = input.days;
-                shown.hours.open = input.open;
-                shown.hours.close = input.close;
-                shown.away_message = input.away_message;
-                shown.fallback = input.fallback;
-                shown.anti_link = input.anti_link;
-                for (command, (enabled, reply)) in shown.commands.iter_mut().zip(input.commands) {
-                    command.enabled = enabled;
-                    if command.action.is_none() {
-                        command.reply = reply;
-                    }
+    let updated = settings::update(state, &member.scope, &bot.id, input.clone(), client).await;
+    let (status, form) = match updated {
+        Ok(config) => {
+            let mut form = SettingsForm::new(&member, &bot.id, config);
+            form.saved = true;
+            (StatusCode::OK, form)
+        }
+        Err(e) => {
+            let (status, errors) = form_errors(e)?;
+            // Show what was typed, not what is stored.
+            let mut shown = stored.config.clone();
+            shown.prefix = input.prefix;
+            shown.language = input.language;
+            shown.welcome = input.welcome;
+            shown.hours.enabled = input.hours_enabled;
+            shown.hours.utc_offset = input.utc_offset;
+            shown.hours.days = input.days;
+            shown.hours.open = input.open;
+            shown.hours.close = input.close;
+            shown.away_message = input.away_message;
+            shown.fallback = input.fallback;
+            shown.anti_link = input.anti_link;
+            for (command, (enabled, reply)) in shown.commands.iter_mut().zip(input.commands) {
+                command.enabled = enabled;
+                if command.action.is_none() {
+                    command.reply = reply;
                 }
-                shown.menu.title = input.menu_title;
-                let mut form = SettingsForm::new(&member, &bot.id, shown);
-                form.keywords = input.keywords;
-                form.menu = input.menu;
-                form.errors = errors;
-                (status, form)
             }
-        };
+            shown.menu.title = input.menu_title;
+            let mut form = SettingsForm::new(&member, &bot.id, shown);
+            form.keywords = input.keywords;
+            form.menu = input.menu;
+            form.flood_limit = input.flood_limit;
+            form.errors = errors;
+            (status, form)
+        }
+    };
     if is_htmx(&req) {
         // htmx swaps only successful responses: the errors come back with 200.
         return render(&form);

@@ -1,11 +1,12 @@
 //! `GET /dashboard`: the workspace at a glance: bots with live status and today's messages,
-//! usage against the plan's limits, recent conversations, quick actions and analytics.
+//! the plan (and its trial) with usage against its limits, recent conversations, quick actions and analytics.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::NoticeQuery;
 use super::analytics::AnalyticsView;
+use crate::billing::plan_usage::{self, PlanUsage};
 use crate::bots::dashboard::{self, BotSummary, Dashboard};
 use crate::onboarding::{self, Step};
 use crate::web::auth::Member;
@@ -26,6 +27,8 @@ struct DashboardPage {
     layout: Layout,
     workspace_name: String,
     overview: Dashboard,
+    /// The plan, its trial and usage: the same answer the billing page gives.
+    plan: PlanUsage,
     bots: BotsPanel,
     /// The wizard's step, while it is not finished.
     onboarding: Option<Step>,
@@ -41,6 +44,7 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let state = &member.visitor.state;
     let mut overview = dashboard::load(state, &member.scope).await?;
+    let plan = plan_usage::load(state, &member.scope).await?;
     let progress = onboarding::progress(state, &member.scope).await?;
     let analytics = crate::analytics::for_workspace(state, &member.scope).await?;
     let layout = member
@@ -60,6 +64,7 @@ pub async fn show(
         layout,
         workspace_name,
         overview,
+        plan,
         bots,
         onboarding: Some(progress.step).filter(|s| *s != Step::Done),
         upgrade_path: crate::billing::entitlements::UPGRADE_PATH,

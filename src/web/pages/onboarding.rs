@@ -5,15 +5,15 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::billing::PlanCard;
 use super::bots::{PairStatus, pair_status};
 use super::template_picker::TemplateCards;
 use super::{NoticeQuery, form_with_errors};
-use crate::billing::entitlements::UPGRADE_PATH;
-use crate::billing::plans::{self, Plan};
+use crate::billing::plan_usage::{self, PlanUsage};
+use crate::bots::model::TransportKind;
 use crate::bots::{model, picker};
 use crate::error::ServiceError;
-use crate::onboarding::{self, Step};
-use crate::tenants::workspaces;
+use crate::onboarding::{self, PlanChoice, Step};
 use crate::validation::FieldErrors;
 use crate::web::auth::Member;
 use crate::web::error::redirect;
@@ -27,15 +27,68 @@ struct WizardPage {
     step: Step,
     steps: Vec<Step>,
     previous: Option<Step>,
-    /// The text field's value (workspace or bot name).
+    /// The text field's value (the bot's name), or the plan step's choice.
     value: String,
     errors: FieldErrors,
-    plans: Vec<Plan>,
-    upgrade_path: &'static str,
+    /// The plan step: the workspace's plan and trial, and the plans to choose from.
+    overview: Option<PlanUsage>,
+    plans: Vec<PlanOption>,
+    /// Whether this person can buy a plan here (the owner, with Stripe configured).
+    can_buy: bool,
+    is_owner: bool,
     cards: Option<TemplateCards>,
     pair: Option<PairStatus>,
+    is_web: bool,
     bot_id: Option<String>,
     bot_name: String,
+}
+
+/// A plan on the plan step, and how it can be chosen there.
+struct PlanOption {
+    card: PlanCard,
+    /// The radio button's value; None when it cannot be chosen here.
+    value: Option<String>,
+    /// A word on what choosing it does.
+    note: String,
+}
+
+impl PlanOption {
+    fn list(
+        overview: &PlanUsage,
+        catalogue: &[crate::billing::plans::Plan],
+        can_buy: bool,
+    ) -> Vec<Self> {
+        catalogue
+            .iter()
+            .map(|plan| {
+                let card = PlanCard::new(plan, Some(&overview.plan.id));
+                let (value, note) = if card.is_current {
+                    let note = match &overview.trial {
+                        Some(trial) => {
+                            format!("Your free trial, until {}", trial.ends_at.format("%B %-d"))
+                        }
+                        None => "Your plan".to_owned(),
+                    };
+                    (Some("keep".to_owned()), note)
+                } else if card.is_free {
+                    let note = if overview.trial.is_some() {
+                        "Ends your trial now"
+                    } else {
+                        "Free forever"
+                    };
+                    (Some("free".to_owned()), note.to_owned())
+                } else if can_buy {
+                    (
+                        Some(plan.id.clone()),
+                        "Continue to secure checkout".to_owned(),
+                    )
+                } else {
+                    (None, String::new())
+                };
+                Self { card, value, note }
+            })
+            .collect()
+    }
 }
 
 fn step_of(name: &str) -> Result<Step, AppError> {
@@ -57,18 +110,19 @@ async fn wizard_page(
     };
     let value = match (value, step) {
         (Some(v), _) => v,
-        (None, Step::Workspace) => workspaces::find(state, &member.scope).await?.name,
         (None, Step::Bot) => bot.as_ref().map(|b| b.name.clone()).unwrap_or_default(),
+        (None, Step::Plan) => "keep".to_owned(),
         (None, _) => String::new(),
     };
-    let plans = if step == Step::Plan {
-        state
-            .db
-            .run(plans::list)
-            .await
-            .map_err(ServiceError::from)?
+    let is_owner = member.scope.role().is_owner();
+    let can_buy = is_owner && state.config.billing.checkout_enabled();
+    let (overview, plans) = if step == Step::Plan {
+        let overview = plan_usage::load(state, &member.scope).await?;
+        let catalogue = plan_usage::catalogue(state).await?;
+        let plans = PlanOption::list(&overview, &catalogue, can_buy);
+        (Some(overview), plans)
     } else {
-        Vec::new()
+        (None, Vec::new())
     };
     let cards = if step == Step::Template {
         Some(TemplateCards {
@@ -93,10 +147,15 @@ async fn wizard_page(
         previous: step.previous(),
         value,
         errors,
+        overview,
         plans,
-        upgrade_path: UPGRADE_PATH,
+        can_buy,
+        is_owner,
         cards,
         pair,
+        is_web: bot
+            .as_ref()
+            .is_some_and(|b| b.transport == TransportKind::WhatsappWeb),
         bot_name: bot.as_ref().map(|b| b.name.clone()).unwrap_or_default(),
         bot_id: bot.map(|b| b.id.to_string()),
     })
@@ -139,38 +198,32 @@ pub async fn submit(
     let step = step_of(&step)?;
     let state = &member.visitor.state;
     let scope = &member.scope;
-    let done: Result<(), ServiceError> = match step {
-        Step::Workspace => {
-            workspaces::rename(state, scope, &form.name, &member.visitor.client).await
-        }
+    // Ok(Some(url)): the step is done and the person goes there (Stripe's checkout) first.
+    let done: Result<Option<String>, ServiceError> = match step {
+        Step::Plan => onboarding::choose_plan(state, scope, &PlanChoice::parse(&form.plan)).await,
         Step::Bot => onboarding::name_bot(state, scope, &form.name)
             .await
-            .map(drop),
+            .map(|_| None),
         Step::Template => onboarding::choose_template(state, scope, &form.template_id)
             .await
-            .map(drop),
-        // Choosing Free means Free: the trial every workspace starts with ends here.
-        Step::Plan if form.plan == "free" && scope.role().can_edit_workspace() => {
-            let tenant = scope.tenant_id().to_owned();
-            state
-                .db
-                .run_in(scope.rows(), move |conn| {
-                    crate::billing::subscriptions::decline_trial_in(conn, &tenant)
-                })
-                .await
-                .map(drop)
-                .map_err(Into::into)
-        }
-        Step::Plan | Step::Pair | Step::Test | Step::Done => Ok(()),
+            .map(|_| None),
+        Step::Pair | Step::Test | Step::Done => Ok(None),
     };
     match done {
-        Ok(()) => {
+        Ok(elsewhere) => {
             let next = step.next();
             onboarding::go_to(state, scope, next, None).await?;
-            Ok(redirect(&format!("/onboarding/{}", next.as_str())))
+            Ok(redirect(&elsewhere.unwrap_or_else(|| {
+                format!("/onboarding/{}", next.as_str())
+            })))
         }
         Err(e) => {
-            let value = Some(form.into_inner().name);
+            let form = form.into_inner();
+            let value = Some(if step == Step::Plan {
+                form.plan
+            } else {
+                form.name
+            });
             form_with_errors(e, async |errors| {
                 wizard_page(&member, step, value, errors, None).await
             })

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::form_with_errors;
 use crate::accounts::sessions;
 use crate::accounts::signup::{self, SignUp};
+use crate::onboarding::Step;
 use crate::validation::FieldErrors;
 use crate::web::auth::{Visitor, signed_in_redirect};
 use crate::web::layout::Layout;
@@ -84,11 +85,11 @@ pub async fn submit(
             .await?;
             // A new workspace goes through the onboarding wizard; a person joining one does not.
             let next = if joined {
-                "/dashboard?notice=joined"
+                "/dashboard?notice=joined".to_owned()
             } else {
-                "/onboarding/workspace?notice=welcome"
+                format!("/onboarding/{}?notice=welcome", Step::FIRST.as_str())
             };
-            signed_in_redirect(next, token, false, &state)
+            signed_in_redirect(&next, token, false, &state)
         }
         Err(e) => {
             form_with_errors(e, async |errors| {
