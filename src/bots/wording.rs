@@ -2,6 +2,8 @@
 //! ("1 contact", "3 contacts") and an amount of money with its currency sign and thousands
 //! separators ("$1,234.50").
 
+use crate::numbers::thousands;
+
 /// `n` followed by `one` or `many`, whichever fits.
 pub fn counted(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -21,19 +23,6 @@ fn sign_of(currency: &str) -> String {
     }
 }
 
-/// `units` grouped in threes with commas: 1234567 → "1,234,567".
-fn grouped(units: u64) -> String {
-    let digits = units.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
 /// `cents` hundredths of `currency` for a customer: "$1,234.50", "-€3.00".
 pub fn money(cents: i64, currency: &str) -> String {
     let sign = if cents < 0 { "-" } else { "" };
@@ -41,7 +30,7 @@ pub fn money(cents: i64, currency: &str) -> String {
     format!(
         "{sign}{}{}.{:02}",
         sign_of(currency),
-        grouped(abs / 100),
+        thousands(i64::try_from(abs / 100).unwrap_or(i64::MAX)),
         abs % 100
     )
 }
