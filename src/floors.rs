@@ -16,6 +16,7 @@ pub const GROUND: &[&str] = &[
     "ids",
     "instance",
     "mail",
+    "numbers",
     "telemetry",
     "tenancy",
     "validation",

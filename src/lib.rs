@@ -23,6 +23,7 @@ pub mod ids;
 pub mod instance;
 pub mod jobs;
 pub mod mail;
+pub mod numbers;
 pub mod onboarding;
 pub mod server;
 pub mod state;

@@ -11,6 +11,7 @@ use super::usage;
 use crate::context::Context;
 use crate::db::schema::bots;
 use crate::error::ServiceResult;
+use crate::numbers::thousands;
 use crate::tenancy::TenantScope;
 
 /// One quota's use, ready for a bar.
@@ -44,12 +45,8 @@ impl QuotaUse {
     /// "35 of 1,000", "4 (unlimited)".
     pub fn summary(&self) -> String {
         match self.limit {
-            Some(limit) => format!(
-                "{} of {}",
-                plans::thousands(self.used),
-                plans::thousands(limit)
-            ),
-            None => format!("{} (unlimited)", plans::thousands(self.used)),
+            Some(limit) => format!("{} of {}", thousands(self.used), thousands(limit)),
+            None => format!("{} (unlimited)", thousands(self.used)),
         }
     }
 }

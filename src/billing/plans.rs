@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::DbConn;
 use crate::db::schema::plans;
+use crate::numbers::thousands;
 
 /// A premium capability a plan may include.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,22 +248,6 @@ impl PlanSpec {
     }
 }
 
-/// 12345 → "12,345".
-pub fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// What a seed run changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SeedReport {
@@ -336,15 +321,6 @@ mod tests {
         let plan = CATALOGUE[3].to_plan(3);
         assert_eq!(plan.feature_list(), CATALOGUE[3].features);
         assert!(plan.features.contains("remove_branding"));
-    }
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(1_000_000), "1,000,000");
-        assert_eq!(thousands(-12_345), "-12,345");
     }
 
     #[test]

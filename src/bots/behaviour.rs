@@ -39,6 +39,30 @@ pub struct BotConfig {
     /// Multi-step conversations.
     #[serde(default)]
     pub flows: Vec<Flow>,
+    /// Messages one contact may send in a minute before the bot pauses for them (the owner
+    /// never is); see [`FLOOD_LIMITS`].
+    #[serde(default = "default_flood_limit")]
+    pub flood_limit: u32,
+    /// The ISO 4217 code prices are in (`USD`, `EUR` …).
+    #[serde(default = "default_currency")]
+    pub currency: String,
+}
+
+/// The default flood limit: one message a second for a whole minute. Someone typing (even
+/// "ok", "yes", a digit) needs a few seconds per message, so a person never gets near it; a
+/// script, a paste of a long text line by line or two bots answering each other do.
+pub const DEFAULT_FLOOD_LIMIT: u32 = 60;
+
+/// The flood limits a workspace may choose. Below 30 a fast typist in a hurry could trip it;
+/// above 600 (ten a second) it would no longer stop anything.
+pub const FLOOD_LIMITS: std::ops::RangeInclusive<u32> = 30..=600;
+
+fn default_flood_limit() -> u32 {
+    DEFAULT_FLOOD_LIMIT
+}
+
+fn default_currency() -> String {
+    "USD".into()
 }
 
 /// Opening hours in one fixed UTC offset.
@@ -176,6 +200,10 @@ pub struct ChoiceOption {
     pub label: String,
     #[serde(default)]
     pub goto: Option<String>,
+    /// What it costs, in cents of the bot's currency. A number step appended to a priced
+    /// answer is its quantity; the answers then show each line's price and the total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
 }
 
 impl BotConfig {
@@ -211,6 +239,8 @@ impl Default for BotConfig {
             keywords: Vec::new(),
             menu: Menu::default(),
             flows: Vec::new(),
+            flood_limit: DEFAULT_FLOOD_LIMIT,
+            currency: default_currency(),
         }
     }
 }

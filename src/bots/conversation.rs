@@ -10,19 +10,21 @@ use crate::db::schema::conversations;
 
 /// Where `number` is in a flow with `bot_id`, if anywhere.
 pub fn load_in(conn: &mut DbConn, bot_id: &str, number: &str) -> QueryResult<Option<FlowState>> {
-    let row: Option<(String, String, String)> = conversations::table
+    let row: Option<(String, String, String, i32)> = conversations::table
         .find((bot_id, number))
         .select((
             conversations::flow,
             conversations::step,
             conversations::answers,
+            conversations::misses,
         ))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(flow, step, answers)| FlowState {
+    Ok(row.map(|(flow, step, answers, misses)| FlowState {
         flow,
         step,
         answers: serde_json::from_str::<Vec<Answer>>(&answers).unwrap_or_default(),
+        misses: u32::try_from(misses).unwrap_or(0),
     }))
 }
 
@@ -35,6 +37,7 @@ pub fn save_in(
     state: &FlowState,
 ) -> QueryResult<()> {
     let answers = serde_json::to_string(&state.answers).unwrap_or_else(|_| "[]".into());
+    let misses = i32::try_from(state.misses).unwrap_or(i32::MAX);
     let now = Utc::now().naive_utc();
     let upsert = diesel::insert_into(conversations::table)
         .values((
@@ -45,6 +48,7 @@ pub fn save_in(
             conversations::step.eq(&state.step),
             conversations::answers.eq(&answers),
             conversations::updated_at.eq(now),
+            conversations::misses.eq(misses),
         ))
         .on_conflict((conversations::bot_id, conversations::contact_number))
         .do_update()
@@ -53,6 +57,7 @@ pub fn save_in(
             conversations::step.eq(&state.step),
             conversations::answers.eq(&answers),
             conversations::updated_at.eq(now),
+            conversations::misses.eq(misses),
         ));
     crate::on_backend!(conn, c => upsert.execute(c)).map(drop)
 }

@@ -5,6 +5,7 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::model::Bot;
+use crate::bots::messages::MessageDirection;
 use crate::context::Context;
 use crate::db::schema::{bots, contacts, messages};
 use crate::error::ServiceResult;
@@ -18,7 +19,7 @@ pub struct BotSummary {
     pub messages_today: i64,
 }
 
-/// A recent conversation: who, with which bot, the last message.
+/// A recent conversation with a customer: who, with which bot, what they said last.
 #[derive(Debug, Clone)]
 pub struct RecentConversation {
     pub bot_name: String,
@@ -60,10 +61,17 @@ pub async fn load(ctx: &Context, scope: &TenantScope) -> ServiceResult<Dashboard
                     messages_today,
                 });
             }
+            // Conversations are with customers: the owner (who gets the bot's order
+            // notifications and tries its commands) is not one.
             let recent_contacts: Vec<(String, String, Option<String>, NaiveDateTime, String)> =
                 contacts::table
                     .inner_join(bots::table.on(bots::id.eq(contacts::bot_id)))
                     .filter(contacts::tenant_id.eq(&tenant_id))
+                    .filter(
+                        bots::owner_number
+                            .is_null()
+                            .or(bots::owner_number.ne(contacts::number.nullable())),
+                    )
                     .order(contacts::last_seen_at.desc())
                     .limit(5)
                     .select((
@@ -76,9 +84,11 @@ pub async fn load(ctx: &Context, scope: &TenantScope) -> ServiceResult<Dashboard
                     .load(conn)?;
             let mut recent = Vec::with_capacity(recent_contacts.len());
             for (bot_id, number, name, at, bot_name) in recent_contacts {
+                // What the customer said, not the bot's notices to them (a flood pause).
                 let last_message: String = messages::table
                     .filter(messages::bot_id.eq(&bot_id))
                     .filter(messages::contact_number.eq(&number))
+                    .filter(messages::direction.eq(MessageDirection::In))
                     .order((messages::created_at.desc(), messages::id.desc()))
                     .select(messages::body)
                     .first(conn)

@@ -3,6 +3,7 @@
 //! what decides the replies: templates, each bot's settings and the command router.
 
 pub mod behaviour;
+pub mod config_changes;
 pub mod conversation;
 pub mod dashboard;
 pub mod failures;
@@ -18,6 +19,7 @@ pub mod sandbox_phones;
 pub mod settings;
 pub mod supervisor;
 pub mod transport;
+pub mod wording;
 
 pub use self::model::{Bot, BotStatus};
 pub use self::supervisor::BotSupervisor;

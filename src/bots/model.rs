@@ -14,6 +14,7 @@ use crate::db::{Db, DbConn, DbError, RowScope};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{BotId, TenantId, new_id};
 use crate::tenancy::TenantScope;
+use crate::tenants::audit::{self, ClientInfo};
 use crate::validation::normalize_name;
 
 /// Where a bot is in its life.
@@ -405,12 +406,13 @@ pub async fn rename(
     Ok(())
 }
 
-/// Forget the pairing: stop the bot, clear its owner; it must be scanned again.
+/// Forget the pairing: stop the bot, clear its owner; it must be scanned again. Audited.
 pub async fn unpair(
     ctx: &Context,
     bots: &BotSupervisor,
     scope: &TenantScope,
     id: &str,
+    client: &ClientInfo,
 ) -> ServiceResult<()> {
     let bot = find(ctx, scope, id).await?;
     if !scope.role().can_edit_workspace() {
@@ -419,8 +421,10 @@ pub async fn unpair(
         ));
     }
     bots.logout_and_stop(&bot.id).await;
+    let (scope_in, client) = (scope.clone(), client.clone());
     ctx.db
         .run_in(scope.rows(), move |conn| {
+            audit_bot_in(conn, &scope_in, audit::Action::BotUnpaired, &bot, &client)?;
             crate::bots::transport::whatsapp_web::store::clear_in(conn, &bot.id)?;
             diesel::update(bots::table.find(&bot.id))
                 .set((
@@ -437,12 +441,13 @@ pub async fn unpair(
     Ok(())
 }
 
-/// Delete a bot: stop it and remove it with its messages, contacts and session.
+/// Delete a bot: stop it and remove it with its messages, contacts and session. Audited.
 pub async fn delete(
     ctx: &Context,
     bots: &BotSupervisor,
     scope: &TenantScope,
     id: &str,
+    client: &ClientInfo,
 ) -> ServiceResult<()> {
     let bot = find(ctx, scope, id).await?;
     if !scope.role().can_edit_workspace() {
@@ -451,12 +456,33 @@ pub async fn delete(
         ));
     }
     bots.stop(&bot.id).await;
+    let (scope_in, client) = (scope.clone(), client.clone());
     ctx.db
         .run_in(scope.rows(), move |conn| {
+            audit_bot_in(conn, &scope_in, audit::Action::BotDeleted, &bot, &client)?;
             diesel::delete(bots::table.find(&bot.id)).execute(conn)
         })
         .await?;
     Ok(())
+}
+
+/// Record `action` on `bot` by the scope's person; the detail names the bot, which may be gone
+/// by the time the log is read.
+fn audit_bot_in(
+    conn: &mut DbConn,
+    scope: &TenantScope,
+    action: audit::Action,
+    bot: &Bot,
+    client: &ClientInfo,
+) -> QueryResult<()> {
+    audit::record(
+        conn,
+        action,
+        Some(scope.tenant_id()),
+        Some(scope.user_id()),
+        &bot.name,
+        client,
+    )
 }
 
 /// The bot a supervisor task runs, read with the system scope.

@@ -5,11 +5,13 @@
 use chrono::Utc;
 use diesel::prelude::*;
 
-use super::behaviour::{BotConfig, CommandDef, KeywordReply, MenuItem};
-use super::model;
+use super::behaviour::{
+    BotConfig, BusinessHours, CommandDef, DEFAULT_FLOOD_LIMIT, FLOOD_LIMITS, KeywordReply, MenuItem,
+};
 use super::presets::merge::Merged;
 use super::presets::{self, Template};
 use super::router::hours;
+use super::{config_changes, model};
 use crate::billing::entitlements::{self, Action, Decision};
 use crate::billing::plans::Feature;
 use crate::context::Context;
@@ -17,6 +19,7 @@ use crate::db::DbConn;
 use crate::db::schema::bot_configs;
 use crate::error::{ServiceError, ServiceResult};
 use crate::tenancy::TenantScope;
+use crate::tenants::audit::{self, ClientInfo};
 use crate::validation::FieldErrors;
 
 /// The languages a bot can be set to.
@@ -124,6 +127,23 @@ pub fn merge(current: &StoredConfig, template: &Template, reset: bool) -> Merged
         .and_then(presets::find)
         .map(|t| t.config);
     presets::merge::apply(&current.config, base.as_ref(), &template.config, reset)
+}
+
+/// Record a change of a bot's settings by the scope's person.
+fn audit_settings_in(
+    conn: &mut DbConn,
+    scope: &TenantScope,
+    detail: &str,
+    client: &ClientInfo,
+) -> QueryResult<()> {
+    audit::record(
+        conn,
+        audit::Action::BotSettingsChanged,
+        Some(scope.tenant_id()),
+        Some(scope.user_id()),
+        detail,
+        client,
+    )
 }
 
 fn require_editor(scope: &TenantScope) -> ServiceResult<()> {
@@ -270,6 +290,8 @@ pub struct SettingsInput {
     pub away_message: String,
     pub fallback: String,
     pub anti_link: bool,
+    /// Messages a minute from one contact before the bot pauses for them; blank: the default.
+    pub flood_limit: String,
     /// Per command, in the stored order: (enabled, reply).
     pub commands: Vec<(bool, String)>,
     /// `keyword, keyword => reply`, one per line.
@@ -344,6 +366,10 @@ pub fn validate(current: &BotConfig, input: &SettingsInput) -> Result<BotConfig,
     config.away_message = text_field(&mut errors, "away_message", &input.away_message);
     config.fallback = text_field(&mut errors, "fallback", &input.fallback);
     config.anti_link = input.anti_link;
+    match parse_flood_limit(&input.flood_limit) {
+        Ok(limit) => config.flood_limit = limit,
+        Err(m) => errors.add("flood_limit", m),
+    }
 
     config.hours.enabled = input.hours_enabled;
     config.hours.utc_offset = input.utc_offset.trim().to_owned();
@@ -373,6 +399,12 @@ pub fn validate(current: &BotConfig, input: &SettingsInput) -> Result<BotConfig,
             "Write an away message: customers get it outside business hours.",
         );
     }
+    if input.hours_enabled && config.hours.days.is_empty() {
+        errors.add("days", "Tick at least one day the business is open.");
+    }
+    if let Some(m) = stale_hours(&current.hours, &config.hours, &config.away_message) {
+        errors.add("away_message", m);
+    }
 
     for (command, (enabled, reply)) in config.commands.iter_mut().zip(&input.commands) {
         command.enabled = *enabled;
@@ -401,6 +433,46 @@ pub fn validate(current: &BotConfig, input: &SettingsInput) -> Result<BotConfig,
         Err(m) => errors.add("menu", m),
     }
     errors.into_result().map(|()| config)
+}
+
+/// The flood limit typed in the form (blank: the default), or what is wrong with it.
+fn parse_flood_limit(raw: &str) -> Result<u32, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(DEFAULT_FLOOD_LIMIT);
+    }
+    raw.parse::<u32>()
+        .ok()
+        .filter(|n| FLOOD_LIMITS.contains(n))
+        .ok_or_else(|| {
+            format!(
+                "Use a whole number from {} to {} (the default is {DEFAULT_FLOOD_LIMIT}).",
+                FLOOD_LIMITS.start(),
+                FLOOD_LIMITS.end()
+            )
+        })
+}
+
+/// When the opening or closing time changes but the away message still names the old one,
+/// customers would be told the old hours: say so, and point to `{hours}`.
+fn stale_hours(
+    before: &BusinessHours,
+    after: &BusinessHours,
+    away_message: &str,
+) -> Option<String> {
+    let changed = before.open != after.open || before.close != after.close;
+    let names_old = [&before.open, &before.close]
+        .iter()
+        .any(|time| !time.is_empty() && away_message.contains(time.as_str()));
+    (changed && names_old).then(|| {
+        format!(
+            "This still names the old hours ({} to {}). Write {} where the hours go, and \
+             customers always get the hours set above.",
+            before.open,
+            before.close,
+            hours::PLACEHOLDER
+        )
+    })
 }
 
 fn split_line(line: &str) -> Option<(&str, &str)> {
@@ -460,20 +532,28 @@ fn parse_menu(text: &str, config: &BotConfig) -> Result<Vec<MenuItem>, String> {
     Ok(items)
 }
 
-/// Save the settings form for one of the scope's bots; the stored settings on success.
+/// Save the settings form for one of the scope's bots; the stored settings on success. A save
+/// that changes something is audited, naming what changed.
 pub async fn update(
     ctx: &Context,
     scope: &TenantScope,
     bot_id: &str,
     input: SettingsInput,
+    client: &ClientInfo,
 ) -> ServiceResult<BotConfig> {
     require_editor(scope)?;
     let bot = model::find(ctx, scope, bot_id).await?;
     let tenant_id = scope.tenant_id().to_owned();
+    let (scope_in, client) = (scope.clone(), client.clone());
     ctx.db
         .transaction(scope.rows(), move |conn| {
             let current = load_in(conn, &bot.id)?;
             let config = validate(&current.config, &input)?;
+            let changed = config_changes::changed_parts(&current.config, &config);
+            if !changed.is_empty() {
+                let detail = config_changes::describe(&bot.name, &changed);
+                audit_settings_in(conn, &scope_in, &detail, &client)?;
+            }
             save_in(
                 conn,
                 &tenant_id,
@@ -486,13 +566,14 @@ pub async fn update(
         .await
 }
 
-/// Add the workspace's own command (plan feature: custom commands).
+/// Add the workspace's own command (plan feature: custom commands). Audited.
 pub async fn add_custom_command(
     ctx: &Context,
     scope: &TenantScope,
     bot_id: &str,
     raw_name: &str,
     reply: &str,
+    client: &ClientInfo,
 ) -> ServiceResult<()> {
     require_editor(scope)?;
     let bot = model::find(ctx, scope, bot_id).await?;
@@ -516,6 +597,7 @@ pub async fn add_custom_command(
     }
     errors.into_result()?;
     let tenant_id = scope.tenant_id().to_owned();
+    let (scope_in, client) = (scope.clone(), client.clone());
     ctx.db
         .transaction(scope.rows(), move |conn| {
             plan_error(
@@ -530,6 +612,8 @@ pub async fn add_custom_command(
                     "This bot already has a command with that name.",
                 ));
             }
+            let detail = format!("{}: added the command {}{name}", bot.name, config.prefix);
+            audit_settings_in(conn, &scope_in, &detail, &client)?;
             config.commands.push(CommandDef {
                 name,
                 description: "Your own command".into(),
@@ -569,6 +653,7 @@ mod tests {
             away_message: config.away_message.clone(),
             fallback: config.fallback.clone(),
             anti_link: config.anti_link,
+            flood_limit: config.flood_limit.to_string(),
             commands: config
                 .commands
                 .iter()

@@ -163,6 +163,10 @@ diesel::table! {
         name -> Nullable<Text>,
         first_seen_at -> Timestamp,
         last_seen_at -> Timestamp,
+        /// The start of the closed period the away message was last sent for.
+        away_sent_for -> Nullable<Timestamp>,
+        /// Writing too fast: not answered until then.
+        paused_until -> Nullable<Timestamp>,
     }
 }
 
@@ -359,6 +363,8 @@ diesel::table! {
         step -> Text,
         answers -> Text,
         updated_at -> Timestamp,
+        /// Answers in a row the current step did not understand.
+        misses -> Integer,
     }
 }
 

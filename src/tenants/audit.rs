@@ -1,4 +1,5 @@
 //! The audit trail: who did what, from where. Owners read their workspace's events.
+//! Actions are stored by name and shown in words; the client by a short browser summary.
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -8,6 +9,7 @@ use crate::db::schema::{audit_events, users};
 use crate::db::{Db, DbError};
 use crate::ids::new_id;
 use crate::tenancy::TenantScope;
+use crate::tenants::user_agent;
 
 /// Where a request came from, for the trail.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,9 +45,76 @@ pub enum Action {
     PlanChanged,
     /// A platform admin resent the owners' confirmation email.
     VerificationResent,
+    /// A bot was deleted with its messages and contacts.
+    BotDeleted,
+    /// A bot's pairing was forgotten: its phone must scan again.
+    BotUnpaired,
+    /// A bot's settings were saved with a change, or a command was added.
+    BotSettingsChanged,
 }
 
 impl Action {
+    /// Every action, for reading stored names back.
+    pub const ALL: [Action; 23] = [
+        Self::SignedUp,
+        Self::SignedIn,
+        Self::SignInFailed,
+        Self::SignedOutEverywhere,
+        Self::PasswordChanged,
+        Self::PasswordReset,
+        Self::EmailChanged,
+        Self::EmailVerified,
+        Self::MemberInvited,
+        Self::InvitationRevoked,
+        Self::InvitationAccepted,
+        Self::MemberRemoved,
+        Self::MemberLeft,
+        Self::RoleChanged,
+        Self::OwnershipTransferred,
+        Self::WorkspaceRenamed,
+        Self::TenantSuspended,
+        Self::TenantUnsuspended,
+        Self::PlanChanged,
+        Self::VerificationResent,
+        Self::BotDeleted,
+        Self::BotUnpaired,
+        Self::BotSettingsChanged,
+    ];
+
+    /// The action stored as `name`, if it is one we know.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
+    /// What happened, in words, as the audit log shows it.
+    pub fn wording(self) -> &'static str {
+        match self {
+            Self::SignedUp => "Signed up",
+            Self::SignedIn => "Signed in",
+            Self::SignInFailed => "Sign-in failed",
+            Self::SignedOutEverywhere => "Signed out on every device",
+            Self::PasswordChanged => "Changed their password",
+            Self::PasswordReset => "Reset their password by email",
+            Self::EmailChanged => "Changed their email address",
+            Self::EmailVerified => "Confirmed their email address",
+            Self::MemberInvited => "Invited someone to the workspace",
+            Self::InvitationRevoked => "Withdrew an invitation",
+            Self::InvitationAccepted => "Accepted an invitation and joined",
+            Self::MemberRemoved => "Removed a member",
+            Self::MemberLeft => "Left the workspace",
+            Self::RoleChanged => "Changed a member's role",
+            Self::OwnershipTransferred => "Handed over ownership",
+            Self::WorkspaceRenamed => "Renamed the workspace",
+            Self::TenantSuspended => "Suspended the workspace (platform admin)",
+            Self::TenantUnsuspended => "Lifted the suspension (platform admin)",
+            Self::PlanChanged => "Set the plan by hand (platform admin)",
+            Self::VerificationResent => "Resent the confirmation email (platform admin)",
+            Self::BotDeleted => "Deleted a bot",
+            Self::BotUnpaired => "Unpaired a bot",
+            Self::BotSettingsChanged => "Changed a bot's settings",
+        }
+    }
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -69,6 +138,9 @@ impl Action {
             Self::TenantUnsuspended => "tenant_unsuspended",
             Self::PlanChanged => "plan_changed",
             Self::VerificationResent => "verification_resent",
+            Self::BotDeleted => "bot_deleted",
+            Self::BotUnpaired => "bot_unpaired",
+            Self::BotSettingsChanged => "bot_settings_changed",
         }
     }
 }
@@ -184,6 +256,33 @@ pub struct AuditEvent {
     pub created_at: NaiveDateTime,
 }
 
+impl AuditEvent {
+    /// What happened, in words; a name this version does not know, with its underscores
+    /// turned to spaces.
+    pub fn what(&self) -> String {
+        match Action::from_name(&self.action) {
+            Some(action) => action.wording().to_owned(),
+            None => {
+                let words = self.action.replace('_', " ");
+                let mut chars = words.chars();
+                chars
+                    .next()
+                    .map(|first| first.to_uppercase().chain(chars).collect())
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    /// The browser and system the request came from, e.g. "Chrome on Linux" (empty if the
+    /// request named none).
+    pub fn client(&self) -> String {
+        self.user_agent
+            .as_deref()
+            .map(user_agent::summary)
+            .unwrap_or_default()
+    }
+}
+
 /// The newest events of the scope's workspace.
 pub async fn list_for_tenant(
     db: &Db,
@@ -200,4 +299,45 @@ pub async fn list_for_tenant(
             .load(conn)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(action: &str, user_agent: Option<&str>) -> AuditEvent {
+        AuditEvent {
+            action: action.to_owned(),
+            actor_email: None,
+            detail: String::new(),
+            ip: None,
+            user_agent: user_agent.map(str::to_owned),
+            created_at: Utc::now().naive_utc(),
+        }
+    }
+
+    #[test]
+    fn every_action_reads_back_from_its_stored_name() {
+        for action in Action::ALL {
+            assert_eq!(Action::from_name(action.as_str()), Some(action));
+            assert!(!action.wording().contains('_'), "{}", action.wording());
+        }
+        assert_eq!(Action::from_name("dancing"), None);
+    }
+
+    #[test]
+    fn events_are_worded_for_people() {
+        assert_eq!(event("bot_unpaired", None).what(), "Unpaired a bot");
+        assert_eq!(event("signed_in", None).what(), "Signed in");
+        // A name from a newer version still reads as words.
+        assert_eq!(event("api_key_created", None).what(), "Api key created");
+    }
+
+    #[test]
+    fn the_client_is_a_short_summary() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                      Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(event("signed_in", Some(chrome)).client(), "Chrome on Linux");
+        assert_eq!(event("signed_in", None).client(), "");
+    }
 }

@@ -5,4 +5,5 @@ pub mod audit;
 pub mod invitations;
 pub mod members;
 pub mod suspension;
+pub mod user_agent;
 pub mod workspaces;

@@ -88,7 +88,7 @@ describe('admin: the platform metrics dashboard', () => {
     });
 
     await visit(page, `${BASE}/analytics`);
-    assert.equal(await page.locator('[data-testid=bot-chart] svg').count(), 1, 'a chart for the bot');
+    assert.equal(await page.locator('[data-testid=bot-chart] svg:visible').count(), 1, 'a chart for the bot');
     assert.match(await page.locator('[data-testid=top-commands]').innerText(), /ping · 2/);
     await screenshot(page, 'analytics.png');
 
@@ -121,9 +121,9 @@ describe('admin: the platform metrics dashboard', () => {
     assert.ok((await number('tenants-total')) >= 1, 'tenants counted');
     assert.ok((await number('messages-today')) >= 5, 'our 3 messages in and 2 replies counted');
     assert.ok((await number('tenants-active')) >= 1);
-    assert.equal(await page.locator('[data-testid=messages-chart] svg').count(), 1);
-    assert.equal(await page.locator('[data-testid=signups-chart] svg').count(), 1);
-    const bars = await page.locator('[data-testid=messages-chart] svg rect').count();
+    assert.equal(await page.locator('[data-testid=messages-chart] svg:visible').count(), 1);
+    assert.equal(await page.locator('[data-testid=signups-chart] svg:visible').count(), 1);
+    const bars = await page.locator('[data-testid=messages-chart] svg:visible rect').count();
     assert.ok(bars >= 2, `the messages chart draws bars (${bars} rects)`);
     assert.match(await page.locator('[data-testid=top-tenants]').innerText(), new RegExp(WORKSPACE));
     await screenshot(page, 'admin-metrics.png');

@@ -42,8 +42,13 @@ export function baseUrl() {
  * Launch chromium with a fresh profile (JavaScript on unless `javaScriptEnabled: false`).
  * Returns { context, close }.
  * `close()` shuts the browser and removes the profile directory.
+ * `bypassCSP` lets a test inject its own scripts (axe-core) past our CSP.
  */
-export async function launchBrowser({ viewport = DESKTOP, javaScriptEnabled = true } = {}) {
+export async function launchBrowser({
+  viewport = DESKTOP,
+  bypassCSP = false,
+  javaScriptEnabled = true,
+} = {}) {
   const userDataDir = await mkdtemp(path.join(tmpdir(), 'whatsdex-chromium-'));
   let context;
   try {
@@ -58,6 +63,7 @@ export async function launchBrowser({ viewport = DESKTOP, javaScriptEnabled = tr
       // Keep the tests deterministic: no service workers, light colour scheme.
       serviceWorkers: 'block',
       colorScheme: 'light',
+      bypassCSP,
       timeout: 60_000,
     });
   } catch (err) {

@@ -172,7 +172,7 @@ describe('onboarding: from sign-up to a bot that takes orders', () => {
     await popup.setViewportSize(MOBILE);
     customer = popup;
 
-    const items = /^What would you like\? Reply with a number\.\n1\. Margherita pizza\n2\. Pepperoni pizza\n3\. Caesar salad\n4\. Lemonade$/;
+    const items = /^What would you like\? Reply with a number\.\n1\. Margherita pizza — \$9\.50\n2\. Pepperoni pizza — \$11\.00\n3\. Caesar salad — \$8\.50\n4\. Lemonade — \$3\.00$/;
     assert.match(await sendAndAwaitReply(customer, '!order'), items);
     assert.equal(await sendAndAwaitReply(customer, '1'), 'How many? (1 to 20)');
     assert.match(await sendAndAwaitReply(customer, '2'), /^Anything else\?/);
@@ -182,7 +182,8 @@ describe('onboarding: from sign-up to a bot that takes orders', () => {
     const confirm = await sendAndAwaitReply(customer, '2');
     assert.equal(
       confirm,
-      'Your order:\n• Item: Margherita pizza × 2\n• Item: Lemonade × 1\nShall we send it to the kitchen?\n1. Yes\n2. No',
+      'Your order:\n• Item: Margherita pizza × 2 — $19.00\n• Item: Lemonade × 1 — $3.00\nTotal: $22.00\n' +
+        'Shall we send it to the kitchen?\n1. Yes\n2. No',
     );
     assert.match(await sendAndAwaitReply(customer, '1'), /^Thank you! Your order is with the kitchen\./);
     await screenshot(customer, 'customer-order.png');
@@ -191,7 +192,8 @@ describe('onboarding: from sign-up to a bot that takes orders', () => {
     await order.first().waitFor({ state: 'visible', timeout: LIVE_TIMEOUT });
     assert.equal(
       (await order.first().innerText()).trim(),
-      'New order from Test customer (+15550100200):\n• Item: Margherita pizza × 2\n• Item: Lemonade × 1',
+      'New order from Test customer (+15550100200):\n• Item: Margherita pizza × 2 — $19.00\n' +
+        '• Item: Lemonade × 1 — $3.00\nTotal: $22.00',
       "the owner's phone gets the order",
     );
     await screenshot(ownerPhone.page, 'owner-order.png');

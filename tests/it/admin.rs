@@ -345,7 +345,17 @@ async fn the_dashboard_shows_exactly_the_seeded_numbers() {
     ] {
         assert_eq!(stat(&page.body, id), expected, "{id}");
     }
-    assert_eq!(page.body.matches("<svg").count(), 2, "two charts");
+    // Two charts, each drawn wide (desktop) and narrow (phones).
+    assert_eq!(
+        page.body.matches(r#"<div class="chart-wide"><svg"#).count(),
+        2
+    );
+    assert_eq!(
+        page.body
+            .matches(r#"<div class="chart-narrow"><svg"#)
+            .count(),
+        2
+    );
     assert!(page.body.contains("Messages per day"));
     assert!(page.body.contains("Tenant A"));
     assert_eq!(admin.get("/admin").await.location(), "/admin/metrics");
@@ -391,7 +401,11 @@ async fn suspending_stops_bots_and_blocks_sign_in_until_lifted() {
     );
     let page = admin.get(&format!("/admin/tenants/{tenant}")).await;
     assert!(page.body.contains("Spam complaints from customers"));
-    assert!(page.body.contains("tenant_suspended"), "audited");
+    assert!(
+        page.body
+            .contains("Suspended the workspace (platform admin)"),
+        "audited"
+    );
 
     // The owner's open session is closed off, and a new sign-in says why.
     let closed = owner.get("/dashboard").await;
@@ -465,7 +479,11 @@ async fn a_plan_set_by_hand_is_what_entitlements_see_and_is_audited() {
     );
     // The owner sees it in their own audit log too.
     let audit = owner.get("/workspace/audit").await;
-    assert!(audit.body.contains("plan_changed"), "{}", audit.body);
+    assert!(
+        audit.body.contains("Set the plan by hand (platform admin)"),
+        "{}",
+        audit.body
+    );
 
     let listed = admin.get("/admin/tenants?q=lima").await;
     assert!(listed.body.contains("Lima Bakery") && listed.body.contains("Pro"));

@@ -4,8 +4,10 @@
 mod accounts;
 mod admin;
 mod admin_cli;
+mod audit;
 mod billing;
 mod bot_actions;
+mod bot_behaviour;
 mod bot_leases;
 mod bots;
 mod cache;

@@ -119,6 +119,20 @@ pub fn apply(
         keywords: merge.keywords(&current.keywords, &base.keywords, &template.keywords),
         menu: merge.menu(&current.menu, &base.menu, &template.menu),
         flows: merge.flows(&current.flows, &base.flows, &template.flows),
+        flood_limit: merge.setting(
+            "Flood limit (messages a minute from one contact)",
+            &current.flood_limit,
+            &base.flood_limit,
+            &template.flood_limit,
+            u32::to_string,
+        ),
+        currency: merge.setting(
+            "Currency",
+            &current.currency,
+            &base.currency,
+            &template.currency,
+            String::clone,
+        ),
         prefix,
     };
     Merged {

@@ -2,11 +2,16 @@
 //! pipeline's transaction, so what it decides (replies, flow state, blocks, notes) is stored
 //! together with the message or not at all.
 //!
-//! Order of rules: blocked senders get nothing; a contact writing too fast is told once, then
-//! ignored; a paused bot answers only its owner; outside business hours strangers get the
-//! away message; then commands (`!menu`, `!help`, owner commands, the template's), an open
-//! flow, anti-link, the numbered menu, keyword replies, the welcome and the fallback.
+//! Order of rules: blocked senders get nothing; a contact writing too fast is paused for a
+//! minute (told when it starts and when it ends) while the bot answers; a paused bot answers
+//! only its owner;
+//! outside business hours strangers get the away message once per closed period; then
+//! commands (`!menu`, `!help`, owner commands, the template's), an open flow, anti-link, the
+//! numbered menu, keyword replies, the welcome and the fallback. The owner is never paused
+//! nor sent away.
 
+mod away;
+pub mod flood;
 pub mod flow;
 pub mod hours;
 mod owner;
@@ -14,17 +19,18 @@ mod owner;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
-use self::flow::Progress;
+use self::flood::Flood;
+use self::flow::{Progress, Voice};
 use super::behaviour::{BotConfig, CommandAction, CommandDef};
 use super::conversation;
 use super::model::{self, Bot};
 use super::settings;
+use super::wording::counted;
 use crate::billing::entitlements::{self, Action, Decision};
 use crate::billing::meter::Tally;
 use crate::billing::plans::Feature;
-use crate::bots::messages::MessageDirection;
 use crate::db::DbConn;
-use crate::db::schema::{bot_notes, messages};
+use crate::db::schema::bot_notes;
 use crate::ids::new_id;
 
 /// Commands every bot knows, whatever its template.
@@ -42,13 +48,6 @@ pub const BUILT_IN: [&str; 11] = [
     "broadcast",
 ];
 
-/// Messages a contact may send in [`RATE_WINDOW_SECONDS`] before the bot stops answering.
-pub const RATE_LIMIT: i64 = 10;
-/// The rate limit's window.
-pub const RATE_WINDOW_SECONDS: i64 = 60;
-/// The reply to a contact who hits the rate limit (sent once per window).
-pub const SLOW_DOWN: &str =
-    "You're sending messages very fast. Please wait a minute, then try again.";
 /// The warning to a stranger who posts a link where links are not allowed.
 pub const NO_LINKS: &str = "Please don't post links here. Send !rules to read the rules.";
 
@@ -121,21 +120,27 @@ pub fn route_in(
     if !owner && owner::is_blocked_in(conn, &bot.id, msg.from)? {
         return Ok(Routed::default());
     }
-    if !owner {
-        let recent = recent_messages_from(conn, &bot.id, msg.from, now)?;
-        if recent > RATE_LIMIT {
-            let replies = if recent == RATE_LIMIT + 1 {
-                vec![Outgoing::now(msg.from, SLOW_DOWN)]
-            } else {
-                Vec::new()
-            };
-            return Ok(Routed {
-                replies,
-                command: None,
-            });
+    let stored = settings::load_in(conn, &bot.id)?;
+    // The guard limits answers: a paused or closed bot gives a stranger none to limit.
+    let answers = !stored.paused && hours::is_open(&stored.config.hours, now);
+    if !owner && answers {
+        match flood::check_in(conn, &bot.id, msg.from, now, stored.config.flood_limit)? {
+            Flood::Clear => {}
+            Flood::Paused => return Ok(Routed::default()),
+            Flood::Starts { lasts } => {
+                // The notice that the pause is over waits in the outbox, so it goes out
+                // even if the contact writes nothing more (and after a restart).
+                let resumed = Outgoing {
+                    delay: Some(lasts),
+                    ..Outgoing::now(msg.from, flood::RESUMED)
+                };
+                return Ok(Routed {
+                    replies: vec![Outgoing::now(msg.from, flood::PAUSED), resumed],
+                    command: None,
+                });
+            }
         }
     }
-    let stored = settings::load_in(conn, &bot.id)?;
     let mut turn = Turn {
         conn,
         tally,
@@ -156,22 +161,6 @@ pub fn route_in(
     })
 }
 
-fn recent_messages_from(
-    conn: &mut DbConn,
-    bot_id: &str,
-    from: &str,
-    now: DateTime<Utc>,
-) -> QueryResult<i64> {
-    let since = (now - Duration::seconds(RATE_WINDOW_SECONDS)).naive_utc();
-    messages::table
-        .filter(messages::bot_id.eq(bot_id))
-        .filter(messages::direction.eq(MessageDirection::In))
-        .filter(messages::contact_number.eq(from))
-        .filter(messages::created_at.ge(since))
-        .count()
-        .get_result(conn)
-}
-
 /// Whether `text` contains a web link.
 fn has_link(text: &str) -> bool {
     let lower = text.to_lowercase();
@@ -184,13 +173,37 @@ impl Turn<'_> {
         self.out.push(Outgoing::now(to, body));
     }
 
+    /// A reply the workspace wrote, with `{hours}` filled in from the current hours.
+    fn reply_configured(&mut self, text: &str) {
+        let filled = hours::fill(text, &self.config.hours);
+        self.reply(filled);
+    }
+
+    fn voice(&self) -> Voice<'_> {
+        Voice {
+            prefix: &self.config.prefix,
+            currency: &self.config.currency,
+        }
+    }
+
+    /// Whether `name` (lowercase, without the prefix) is a command this bot knows.
+    fn knows(&self, name: &str) -> bool {
+        BUILT_IN.contains(&name) || self.config.command(name).is_some()
+    }
+
     fn route(&mut self) -> QueryResult<()> {
         if self.paused && !self.owner {
             return Ok(());
         }
         if !self.owner && !hours::is_open(&self.config.hours, self.now) {
-            if !self.config.away_message.is_empty() {
-                let away = self.config.away_message.clone();
+            let due = away::due_in(
+                self.conn,
+                &self.bot.id,
+                self.msg.from,
+                &self.config,
+                self.now,
+            )?;
+            if let Some(away) = due {
                 self.reply(away);
             }
             return Ok(());
@@ -208,7 +221,10 @@ impl Turn<'_> {
                 .unwrap_or((command.trim(), ""));
             if !name.is_empty() {
                 let name = name.to_lowercase();
-                self.command = Some(format!("{}{}", self.config.prefix, name));
+                // Only commands the bot knows are counted: "!foo" is not a command.
+                if self.knows(&name) {
+                    self.command = Some(format!("{}{}", self.config.prefix, name));
+                }
                 return self.command(&name, args.trim());
             }
         }
@@ -234,13 +250,13 @@ impl Turn<'_> {
         let welcome = self.msg.first_contact && !self.owner && !self.config.welcome.is_empty();
         if welcome {
             let text = self.config.welcome.clone();
-            self.reply(text);
+            self.reply_configured(&text);
         }
         match keyword {
-            Some(reply) => self.reply(reply),
+            Some(reply) => self.reply_configured(&reply),
             None if !welcome && !self.config.fallback.is_empty() => {
                 let fallback = self.config.fallback.clone();
-                self.reply(fallback);
+                self.reply_configured(&fallback);
             }
             None => {}
         }
@@ -320,10 +336,7 @@ impl Turn<'_> {
             return Ok(());
         }
         match &command.action {
-            None => {
-                let reply = command.reply.clone();
-                self.reply(reply);
-            }
+            None => self.reply_configured(&command.reply),
             Some(CommandAction::Menu) => self.show_menu(),
             Some(CommandAction::Flow { flow }) => self.start_flow(flow)?,
             Some(CommandAction::SaveNote) => {
@@ -348,6 +361,11 @@ impl Turn<'_> {
         ];
         if !self.config.menu.items.is_empty() {
             lines.push(format!("{p}menu — The menu"));
+        }
+        if !self.config.flows.is_empty() {
+            lines.push(format!(
+                "{p}cancel — Stop an order, booking or request you started"
+            ));
         }
         for command in self.config.commands.iter().filter(|c| c.enabled) {
             if !command.owner_only || self.owner {
@@ -396,14 +414,16 @@ impl Turn<'_> {
         match item.flow {
             Some(flow) => self.start_flow(&flow),
             None => {
-                self.reply(item.reply);
+                self.reply_configured(&item.reply);
                 Ok(())
             }
         }
     }
 
     fn start_flow(&mut self, id: &str) -> QueryResult<()> {
-        let Some((state, question)) = self.config.flow(id).and_then(flow::start) else {
+        let voice = self.voice();
+        let Some((state, question)) = self.config.flow(id).and_then(|f| flow::start(f, voice))
+        else {
             tracing::warn!(bot_id = %self.bot.id, flow = id, "a command names a missing flow");
             self.reply("Sorry, that is not available right now.");
             return Ok(());
@@ -426,7 +446,7 @@ impl Turn<'_> {
             return Ok(());
         };
         let name = self.msg.name.unwrap_or("a customer");
-        match flow::answer(&definition, state, text, (name, from)) {
+        match flow::answer(&definition, state, text, (name, from), self.voice()) {
             Progress::Ask { state, text } => {
                 conversation::save_in(self.conn, &self.bot.tenant_id, &bot_id, from, &state)?;
                 self.reply(text);
@@ -442,8 +462,42 @@ impl Turn<'_> {
                 conversation::clear_in(self.conn, &bot_id, from)?;
                 self.reply(reply);
             }
+            Progress::GaveUp => {
+                conversation::clear_in(self.conn, &bot_id, from)?;
+                let again = self.how_to_start(&definition.id);
+                self.reply(format!(
+                    "Sorry, I didn't understand, so I've stopped here. Nothing was sent. {again}"
+                ));
+            }
         }
         Ok(())
+    }
+
+    /// How a customer starts flow `id` again: its command, else the menu, else `!help`.
+    fn how_to_start(&self, id: &str) -> String {
+        let p = &self.config.prefix;
+        let starts = |action: &Option<CommandAction>| matches!(action, Some(CommandAction::Flow { flow }) if flow == id);
+        if let Some(command) = self
+            .config
+            .commands
+            .iter()
+            .find(|c| c.enabled && !c.owner_only && starts(&c.action))
+        {
+            return format!(
+                "Send {p}{} to start again, or {p}help to see what I can do.",
+                command.name
+            );
+        }
+        if self
+            .config
+            .menu
+            .items
+            .iter()
+            .any(|i| i.flow.as_deref() == Some(id))
+        {
+            return format!("Send {p}menu to start again, or {p}help to see what I can do.");
+        }
+        format!("Send {p}help to see what I can do.")
     }
 
     fn broadcast(&mut self, text: &str) -> QueryResult<()> {
@@ -462,7 +516,10 @@ impl Turn<'_> {
         for to in &recipients {
             self.out.push(Outgoing::now(to, text));
         }
-        self.reply(format!("Broadcast queued to {count} contacts."));
+        self.reply(format!(
+            "Broadcast queued to {}.",
+            counted(count, "contact", "contacts")
+        ));
         Ok(())
     }
 

@@ -9,6 +9,7 @@ use crate::bots::messages::MessageDirection;
 use crate::bots::model::Bot;
 use crate::bots::sandbox_phones::normalize_number;
 use crate::bots::settings;
+use crate::bots::wording::counted;
 use crate::db::DbConn;
 use crate::db::schema::{blocked_numbers, contacts, messages};
 
@@ -89,18 +90,26 @@ fn stats(conn: &mut DbConn, bot: &Bot, now: DateTime<Utc>) -> QueryResult<String
     let in_today = count_in(conn, &bot.id, MessageDirection::In, today)?;
     let out_today = count_in(conn, &bot.id, MessageDirection::Out, today)?;
     let in_month = count_in(conn, &bot.id, MessageDirection::In, month)?;
+    // Contacts are the people the bot serves: the owner is not one of them.
+    let owner = bot.owner_number.clone().unwrap_or_default();
     let contacts_today: i64 = contacts::table
         .filter(contacts::bot_id.eq(&bot.id))
+        .filter(contacts::number.ne(&owner))
         .filter(contacts::last_seen_at.ge(today))
         .count()
         .get_result(conn)?;
     let total_contacts: i64 = contacts::table
         .filter(contacts::bot_id.eq(&bot.id))
+        .filter(contacts::number.ne(&owner))
         .count()
         .get_result(conn)?;
+    let messages = |n| counted(n, "message", "messages");
     Ok(format!(
-        "Today: {in_today} messages in, {out_today} sent, {contacts_today} contacts.\n\
-         This month: {in_month} messages in. Contacts in all: {total_contacts}."
+        "Today: {} in, {out_today} sent, {}.\n\
+         This month: {} in. Contacts in all: {total_contacts}.",
+        messages(in_today),
+        counted(contacts_today, "contact", "contacts"),
+        messages(in_month),
     ))
 }
 

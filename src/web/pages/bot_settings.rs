@@ -22,6 +22,8 @@ struct SettingsForm {
     config: BotConfig,
     keywords: String,
     menu: String,
+    /// As typed (a bad value is shown back).
+    flood_limit: String,
     languages: Vec<(&'static str, &'static str)>,
     errors: FieldErrors,
     saved: bool,
@@ -81,6 +83,7 @@ impl SettingsForm {
             csrf: member.visitor.csrf.clone(),
             keywords: settings::keywords_text(&config),
             menu: settings::menu_text(&config),
+            flood_limit: config.flood_limit.to_string(),
             config,
             languages: LANGUAGES.to_vec(),
             errors: FieldErrors::new(),
@@ -93,6 +96,12 @@ impl SettingsForm {
     /// Whether day `d` (1 = Monday) is ticked.
     fn has_day(&self, d: &u8) -> bool {
         self.config.hours.days.contains(d)
+    }
+
+    /// The flood limits the form accepts, lowest and highest.
+    fn flood_limits(&self) -> (u32, u32) {
+        let limits = crate::bots::behaviour::FLOOD_LIMITS;
+        (*limits.start(), *limits.end())
     }
 }
 
@@ -173,6 +182,7 @@ fn settings_input(fields: &[(String, String)], commands: usize) -> SettingsInput
         away_message: get("away_message"),
         fallback: get("fallback"),
         anti_link: has("anti_link"),
+        flood_limit: get("flood_limit"),
         commands: (0..commands)
             .map(|i| {
                 (
@@ -202,8 +212,9 @@ pub async fn save(
     let state = &member.visitor.state;
     let (bot, stored) = settings::for_bot(state, &member.scope, &id).await?;
     let input = settings_input(&fields, stored.config.commands.len());
-    let (status, form) = match settings::update(state, &member.scope, &bot.id, input.clone()).await
-    {
+    let client = &member.visitor.client;
+    let updated = settings::update(state, &member.scope, &bot.id, input.clone(), client).await;
+    let (status, form) = match updated {
         Ok(config) => {
             let mut form = SettingsForm::new(&member, &bot.id, config);
             form.saved = true;
@@ -234,6 +245,7 @@ pub async fn save(
             let mut form = SettingsForm::new(&member, &bot.id, shown);
             form.keywords = input.keywords;
             form.menu = input.menu;
+            form.flood_limit = input.flood_limit;
             form.errors = errors;
             (status, form)
         }
@@ -268,6 +280,7 @@ pub async fn add_command(
         &id,
         &form.command_name,
         &form.command_reply,
+        &member.visitor.client,
     )
     .await
     {

@@ -349,6 +349,7 @@ pub async fn unpair(member: Member, id: web::Path<String>) -> Result<HttpRespons
         &member.visitor.state.bots,
         &member.scope,
         &id,
+        &member.visitor.client,
     )
     .await?;
     Ok(redirect_with_notice("/bots", "bot_unpaired"))
@@ -361,6 +362,7 @@ pub async fn delete(member: Member, id: web::Path<String>) -> Result<HttpRespons
         &member.visitor.state.bots,
         &member.scope,
         &id,
+        &member.visitor.client,
     )
     .await?;
     Ok(redirect_with_notice("/bots", "bot_deleted"))
