@@ -178,24 +178,36 @@ pub async fn pending(ctx: &Context, scope: &TenantScope) -> ServiceResult<Vec<In
         .await?)
 }
 
-/// One of the scope's pending invitations, when the scope may withdraw it (owners and
-/// admins); a foreign, used or unknown id is NotFound.
-pub async fn find_pending(
+/// Where an invitation stands, for asking before it is withdrawn.
+#[derive(Debug, Clone)]
+pub enum InvitationState {
+    /// Still open: it can be withdrawn.
+    Pending(Invitation),
+    /// Accepted, withdrawn or expired since the page that offered it was shown.
+    Closed { email: String, what: &'static str },
+}
+
+/// One of the scope's invitations and whether it can still be withdrawn, when the scope may
+/// withdraw invitations (owners and admins); a foreign or unknown id is NotFound.
+pub async fn state_of(
     ctx: &Context,
     scope: &TenantScope,
     invitation_id: &str,
-) -> ServiceResult<Invitation> {
+) -> ServiceResult<InvitationState> {
     let (tenant_id, id) = (scope.tenant_id().to_owned(), invitation_id.to_owned());
-    let invitation = ctx
+    type Row = (Invitation, Option<NaiveDateTime>, Option<NaiveDateTime>);
+    let (invitation, accepted_at, revoked_at) = ctx
         .db
         .run_in(scope.rows(), move |conn| {
             invitations::table
                 .filter(invitations::id.eq(id))
                 .filter(invitations::tenant_id.eq(tenant_id))
-                .filter(invitations::accepted_at.is_null())
-                .filter(invitations::revoked_at.is_null())
-                .select(Invitation::as_select())
-                .first(conn)
+                .select((
+                    Invitation::as_select(),
+                    invitations::accepted_at,
+                    invitations::revoked_at,
+                ))
+                .first::<Row>(conn)
                 .optional()
         })
         .await?
@@ -205,7 +217,22 @@ pub async fn find_pending(
             "Only owners and admins can revoke invitations.",
         ));
     }
-    Ok(invitation)
+    let closed = if accepted_at.is_some() {
+        Some("accepted")
+    } else if revoked_at.is_some() {
+        Some("withdrawn")
+    } else if invitation.expires_at <= Utc::now().naive_utc() {
+        Some("expired")
+    } else {
+        None
+    };
+    Ok(match closed {
+        Some(what) => InvitationState::Closed {
+            email: invitation.email,
+            what,
+        },
+        None => InvitationState::Pending(invitation),
+    })
 }
 
 /// Withdraw a pending invitation (owners and admins).

@@ -213,6 +213,22 @@ async fn member_and_account_actions_ask_first_and_only_those_allowed() {
         })
         .await;
     assert_eq!(revoked, None);
+
+    // A page left open after the invitation was withdrawn: nothing left to ask.
+    let path = format!("/workspace/invitations/{invitation_id}/revoke");
+    let withdrawn = owner.post(&path, &[]).await;
+    assert_eq!(withdrawn.location(), "/workspace/members?notice=revoked");
+    let again = owner.get(&path).await;
+    assert_eq!(again.status, StatusCode::OK);
+    let main = main_of(&again.body);
+    assert!(
+        main.contains("The invitation to carl@example.com was withdrawn"),
+        "{main}"
+    );
+    assert!(
+        !main.contains(&format!(r#"action="{path}""#)),
+        "nothing to confirm"
+    );
 }
 
 #[actix_web::test]

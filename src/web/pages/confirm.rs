@@ -17,7 +17,8 @@ pub struct Question {
     pub title: String,
     /// What the action does that cannot be undone.
     pub consequence: String,
-    /// Where the confirming form posts (the action's own path).
+    /// Where the confirming form posts (the action's own path); empty when there is
+    /// nothing left to do (see [`nothing_left`]).
     pub action: String,
     /// The confirming button's words ("Delete bot").
     pub button: &'static str,
@@ -51,4 +52,27 @@ pub fn ask(req: &HttpRequest, layout: Layout, q: Question) -> Result<HttpRespons
         .content_type("text/html; charset=utf-8")
         .insert_header((header::VARY, "HX-Request"))
         .body(html))
+}
+
+/// Instead of the question, when what it would ask about is already gone or done (a page
+/// left open while someone else acted): says so, with the way back.
+pub fn nothing_left(
+    req: &HttpRequest,
+    layout: Layout,
+    title: String,
+    consequence: String,
+    back: String,
+) -> Result<HttpResponse, AppError> {
+    ask(
+        req,
+        layout,
+        Question {
+            title,
+            consequence,
+            action: String::new(),
+            button: "",
+            cancel: back,
+            csrf: String::new(),
+        },
+    )
 }

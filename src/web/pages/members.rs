@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::confirm::{self, Question};
 use super::{NoticeQuery, form_with_errors, redirect_with_notice, render_with_status};
 use crate::tenancy::Role;
-use crate::tenants::invitations::{self, Invitation};
+use crate::tenants::invitations::{self, Invitation, InvitationState};
 use crate::tenants::members::{self, MemberChange, MemberView};
 use crate::validation::FieldErrors;
 use crate::web::AppError;
@@ -294,15 +294,23 @@ pub async fn confirm_revoke(
     member: Member,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let invitation = invitations::find_pending(&member.visitor.state, &member.scope, &id).await?;
-    ask(
-        &req,
-        &member,
-        format!("Withdraw the invitation to {}?", invitation.email),
-        "The link in the email stops working. You can invite them again later.".into(),
-        format!("/workspace/invitations/{}/revoke", invitation.id),
-        "Withdraw invitation",
-    )
+    match invitations::state_of(&member.visitor.state, &member.scope, &id).await? {
+        InvitationState::Pending(invitation) => ask(
+            &req,
+            &member,
+            format!("Withdraw the invitation to {}?", invitation.email),
+            "The link in the email stops working. You can invite them again later.".into(),
+            format!("/workspace/invitations/{}/revoke", invitation.id),
+            "Withdraw invitation",
+        ),
+        InvitationState::Closed { email, what } => confirm::nothing_left(
+            &req,
+            member.visitor.layout("Nothing to withdraw"),
+            format!("The invitation to {email} was {what}"),
+            "There is nothing left to withdraw.".into(),
+            "/workspace/members".into(),
+        ),
+    }
 }
 
 /// Buttons (not typed fields) carry these requests: a refusal reads as a page, not a form.
