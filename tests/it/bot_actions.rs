@@ -201,6 +201,30 @@ async fn member_and_account_actions_ask_first_and_only_those_allowed() {
         StatusCode::FORBIDDEN,
         "the owner transfers ownership first"
     );
+    // Another workspace's owner: no such member or invitation.
+    let mut stranger = Browser::new(app.clone());
+    stranger
+        .post(
+            "/signup",
+            &[
+                ("name", "Zed"),
+                ("email", "zed@example.com"),
+                ("password", crate::common::PASSWORD),
+                ("workspace_name", "Zed Corp"),
+            ],
+        )
+        .await;
+    for path in [
+        format!("/workspace/members/{bea_id}/remove"),
+        format!("/workspace/members/{bea_id}/transfer"),
+        format!("/workspace/invitations/{invitation_id}/revoke"),
+    ] {
+        assert_eq!(
+            stranger.get(&path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
     // Nothing was done by asking.
     let bea_page = bea.get("/dashboard").await;
     assert_eq!(bea_page.status, StatusCode::OK);
