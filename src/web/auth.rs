@@ -180,9 +180,9 @@ impl FromRequest for Member {
             let SignedIn { visitor, account } = signed_in.await?;
             let current = account.current().ok_or(AppError::NoWorkspace)?;
             if suspension::is_suspended(&visitor.state.db, &current.tenant_id).await? {
-                return Err(AppError::Suspended(SupportContact {
-                    email: visitor.state.config.support_email.clone(),
-                }));
+                return Err(AppError::Suspended(SupportContact::of(
+                    &visitor.state.config,
+                )));
             }
             let scope = TenantScope::from_membership(
                 current.tenant_id.clone(),

@@ -151,6 +151,15 @@ pub struct SupportContact {
     pub email: Option<String>,
 }
 
+impl SupportContact {
+    /// This server's contact, from its settings.
+    pub fn of(config: &crate::config::Config) -> Self {
+        Self {
+            email: config.support_email.clone(),
+        }
+    }
+}
+
 /// The error page's template.
 #[derive(Template)]
 #[template(path = "pages/error.html")]

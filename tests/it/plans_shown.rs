@@ -249,7 +249,7 @@ async fn the_wizard_keeps_the_trial_and_says_when_it_ends() {
 
 #[actix_web::test]
 async fn without_stripe_nobody_sees_a_purchase_button() {
-    let site = Site::start(); // no Stripe keys
+    let site = Site::start_with(&[("SUPPORT_EMAIL", "help@example.com")]); // no Stripe keys
     let app = site.app().await;
     let mut owner = Browser::new(app.clone());
     sign_up(&mut owner, "ana@example.com", "Lima Bakery").await;
@@ -264,6 +264,11 @@ async fn without_stripe_nobody_sees_a_purchase_button() {
         upgrade.body.matches("changed by its operator").count(),
         1,
         "said once"
+    );
+    assert!(
+        upgrade.body.contains(r#"href="mailto:help@example.com""#),
+        "and whom to ask: {}",
+        upgrade.body
     );
 
     // A member is told who can change the plan, and offered no button for it.
@@ -302,4 +307,39 @@ async fn plans_advertise_only_what_this_server_has() {
     sign_up(&mut owner, "ana@example.com", "Lima Bakery").await;
     let billing = owner.get("/billing").await;
     assert!(!billing.body.contains("AI replies"), "{}", billing.body);
+}
+
+#[actix_web::test]
+async fn what_a_plan_lacks_is_said_with_the_way_to_a_plan_that_has_it() {
+    let site = Site::start_with(&[("TRIAL_DAYS", "0")]); // the free plan
+    let app = site.app().await;
+    let mut owner = Browser::new(app.clone());
+    sign_up(&mut owner, "ana@example.com", "Lima Bakery").await;
+    let made = owner.post("/bots", &[("name", "Orders")]).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let bot_id: String = site.query(|c| bots::table.select(bots::id).first(c)).await;
+
+    let settings = owner.get(&format!("/bots/{bot_id}/settings")).await;
+    let lock = text_after(&settings.body, r#"data-testid="command-lock">"#);
+    assert_eq!(
+        lock,
+        "Custom commands is not included in your plan. Upgrade to Starter to unlock it."
+    );
+    assert!(
+        settings
+            .body
+            .contains(r#"unlock it. <a href="/billing/upgrade">See plans</a>"#),
+        "{}",
+        settings.body
+    );
+
+    // Free has no broadcast recipients: said in words, not drawn as a full bar.
+    let billing = owner.get("/billing").await;
+    let row = &billing.body[billing
+        .body
+        .find(r#"data-quota="Broadcast recipients this month""#)
+        .expect("the broadcast quota")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("Not in your plan"), "{row}");
+    assert!(!row.contains("<progress"), "{row}");
 }

@@ -14,6 +14,7 @@ use crate::billing::plans::Plan;
 use crate::billing::webhooks::{self, WebhookError};
 use crate::error::ServiceError;
 use crate::web::auth::{Member, Visitor};
+use crate::web::error::SupportContact;
 use crate::web::layout::Layout;
 use crate::web::{AppError, AppState, json_error, render};
 
@@ -110,6 +111,8 @@ struct UpgradePage {
     checkout_enabled: bool,
     /// Whether this person may buy here: the owner, with Stripe configured.
     can_buy: bool,
+    /// Whom to ask for another plan when this server sells none.
+    support: SupportContact,
     cancelled: bool,
     error: Option<String>,
 }
@@ -133,6 +136,7 @@ async fn upgrade_page(
         is_owner,
         checkout_enabled,
         can_buy: is_owner && checkout_enabled,
+        support: SupportContact::of(&state.config),
         cancelled,
         error,
     })

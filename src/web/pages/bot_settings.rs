@@ -6,6 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{NoticeQuery, form_errors, render_with_status};
+use crate::billing::entitlements::{self, Action, Denial};
+use crate::billing::plans::Feature;
 use crate::bots::behaviour::BotConfig;
 use crate::bots::settings::{self, LANGUAGES, SettingsInput};
 use crate::validation::FieldErrors;
@@ -71,6 +73,8 @@ pub(super) struct SettingsPage {
     command_name: String,
     command_reply: String,
     command_errors: FieldErrors,
+    /// Why the plan refuses custom commands, with the way to a plan that has them.
+    command_lock: Option<Denial>,
     /// The name field of the rename form, as typed, and its error.
     pub(super) new_name: String,
     pub(super) rename_errors: FieldErrors,
@@ -121,7 +125,12 @@ pub(super) async fn settings_page(
     id: &str,
     notice: Option<&str>,
 ) -> Result<SettingsPage, AppError> {
-    let (bot, stored) = settings::for_bot(&member.visitor.state, &member.scope, id).await?;
+    let state = &member.visitor.state;
+    let (bot, stored) = settings::for_bot(state, &member.scope, id).await?;
+    let command_lock =
+        entitlements::check(state, &member.scope, Action::Use(Feature::CustomCommands))
+            .await?
+            .denial();
     Ok(SettingsPage {
         layout: member
             .visitor
@@ -143,6 +152,7 @@ pub(super) async fn settings_page(
         command_name: String::new(),
         command_reply: String::new(),
         command_errors: FieldErrors::new(),
+        command_lock,
         rename_errors: FieldErrors::new(),
     })
 }

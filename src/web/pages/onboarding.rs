@@ -16,6 +16,7 @@ use crate::error::ServiceError;
 use crate::onboarding::{self, PlanChoice, Step};
 use crate::validation::FieldErrors;
 use crate::web::auth::Member;
+use crate::web::error::SupportContact;
 use crate::web::error::redirect;
 use crate::web::layout::Layout;
 use crate::web::{AppError, render};
@@ -36,6 +37,8 @@ struct WizardPage {
     /// Whether this person can buy a plan here (the owner, with Stripe configured).
     can_buy: bool,
     is_owner: bool,
+    /// Whom to ask for another plan when this server sells none.
+    support: SupportContact,
     cards: Option<TemplateCards>,
     pair: Option<PairStatus>,
     is_web: bool,
@@ -151,6 +154,7 @@ async fn wizard_page(
         plans,
         can_buy,
         is_owner,
+        support: SupportContact::of(&state.config),
         cards,
         pair,
         is_web: bot

@@ -49,12 +49,6 @@ fn landing(is_platform_admin: bool) -> &'static str {
     }
 }
 
-fn support_of(visitor: &Visitor) -> SupportContact {
-    SupportContact {
-        email: visitor.state.config.support_email.clone(),
-    }
-}
-
 /// The sign-in form; someone already signed in goes straight on.
 pub async fn form(
     visitor: Visitor,
@@ -76,7 +70,7 @@ pub async fn form(
             ..SignInForm::default()
         },
         errors: FieldErrors::new(),
-        support: support_of(&visitor),
+        support: SupportContact::of(&visitor.state.config),
     })
 }
 
@@ -108,7 +102,7 @@ pub async fn submit(
                     layout: visitor.layout("Sign in"),
                     form,
                     errors,
-                    support: support_of(&visitor),
+                    support: SupportContact::of(&visitor.state.config),
                 },
             )?;
             if let Some(seconds) = retry_after {
