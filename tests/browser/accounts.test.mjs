@@ -10,7 +10,16 @@
 // emails are only logged, and the invitation link is read from the Members page.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, MOBILE, baseUrl, launchBrowser, openPage, screenshot, visit } from './helpers.mjs';
+import {
+  baseUrl,
+  DESKTOP,
+  launchBrowser,
+  MOBILE,
+  openPage,
+  screenshot,
+  sidewaysScroll,
+  visit,
+} from './helpers.mjs';
 
 const BASE = baseUrl();
 const RUN = `${Date.now()}${Math.floor(Math.random() * 1000)}`;
@@ -88,13 +97,6 @@ async function signOut(page, name) {
   await button.waitFor({ state: 'visible' });
   await button.click();
   await page.waitForURL(at('/login'), { timeout: NAV_TIMEOUT });
-}
-
-/** The page's horizontal overflow in px (0 when nothing scrolls sideways). */
-async function sidewaysScroll(page) {
-  return page.evaluate(
-    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-  );
 }
 
 describe('accounts: sign up, sign in, invite a colleague', () => {

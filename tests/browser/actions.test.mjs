@@ -14,7 +14,18 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, MOBILE, REPO_ROOT, baseUrl, launchBrowser, openPage, screenshot, visit } from './helpers.mjs';
+import {
+  baseUrl,
+  clickAndWait,
+  DESKTOP,
+  launchBrowser,
+  MOBILE,
+  openPage,
+  REPO_ROOT,
+  screenshot,
+  sidewaysScroll,
+  visit,
+} from './helpers.mjs';
 
 const BASE = baseUrl();
 const RUN = `${Date.now()}${Math.floor(Math.random() * 1000)}`;
@@ -49,33 +60,6 @@ before(async () => {
 after(async () => {
   for (const b of [anaBrowser, phoneBrowser, noJsBrowser, beaBrowser, adminBrowser]) await b?.close();
 });
-
-/** Click `target` and wait for the document at `pathname` (after redirects) to load. */
-async function clickAndWait(page, target, pathname) {
-  const matches = (url) => {
-    const p = new URL(url).pathname;
-    return typeof pathname === 'string' ? p === pathname : pathname.test(p);
-  };
-  const arrived = page.waitForResponse(
-    (res) =>
-      res.request().isNavigationRequest() &&
-      res.request().frame() === page.mainFrame() &&
-      matches(res.url()) &&
-      !(res.status() >= 300 && res.status() < 400),
-    { timeout: NAV_TIMEOUT },
-  );
-  await target.click();
-  const response = await arrived;
-  await page.waitForLoadState('load');
-  return response;
-}
-
-/** The page's horizontal overflow in px (0 when nothing scrolls sideways). */
-async function sidewaysScroll(page) {
-  return page.evaluate(
-    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-  );
-}
 
 /** Sign up a new account with its own workspace; ends wherever sign-up leads. */
 async function signUp(page, who) {

@@ -146,6 +146,35 @@ export async function screenshot(page, name) {
   return file;
 }
 
+/**
+ * Click `target` and wait until a document whose path matches `pathname` (a string, or a
+ * RegExp; after any redirects) has arrived and loaded, even when the URL does not change (a
+ * form shown again). Returns the document's response.
+ */
+export async function clickAndWait(page, target, pathname, { timeout = 30_000 } = {}) {
+  const matches = (url) => {
+    const path = new URL(url).pathname;
+    return typeof pathname === 'string' ? path === pathname : pathname.test(path);
+  };
+  const arrived = page.waitForResponse(
+    (res) =>
+      res.request().isNavigationRequest() &&
+      res.request().frame() === page.mainFrame() &&
+      matches(res.url()) &&
+      !(res.status() >= 300 && res.status() < 400),
+    { timeout },
+  );
+  await target.click();
+  const response = await arrived;
+  await page.waitForLoadState('load');
+  return response;
+}
+
+/** How many pixels the page scrolls sideways (0 when it fits the viewport). */
+export async function sidewaysScroll(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
 /** Navigate and wait until the network is idle, so late errors are caught too. */
 export async function visit(page, url) {
   const response = await page.goto(url, { waitUntil: 'load', timeout: 30_000 });

@@ -13,10 +13,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  DESKTOP,
-  MOBILE,
   baseUrl,
+  clickAndWait,
+  DESKTOP,
   launchBrowser,
+  MOBILE,
   openPage,
   screenshot,
   visit,
@@ -42,29 +43,6 @@ let botId;
 /** Problems other than polls the browser aborted when a page navigated away. */
 function realProblems(session) {
   return session.problems().filter((p) => !/net::ERR_ABORTED$/.test(p));
-}
-
-/**
- * Click `button` and wait for the document at `pathname` (string or RegExp, after any
- * redirects) to arrive and load, even when the URL does not change (a form shown again).
- */
-async function clickAndWait(page, button, pathname) {
-  const matches = (url) => {
-    const path = new URL(url).pathname;
-    return typeof pathname === 'string' ? path === pathname : pathname.test(path);
-  };
-  const arrived = page.waitForResponse(
-    (res) =>
-      res.request().isNavigationRequest() &&
-      res.request().frame() === page.mainFrame() &&
-      matches(res.url()) &&
-      !(res.status() >= 300 && res.status() < 400),
-    { timeout: NAV_TIMEOUT },
-  );
-  await button.click();
-  const response = await arrived;
-  await page.waitForLoadState('load');
-  return response;
 }
 
 /** Send `text` from a sandbox phone and wait for the bot's next bubble; returns its text. */

@@ -24,7 +24,15 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, MOBILE, REPO_ROOT, baseUrl, launchBrowser, screenshot } from './helpers.mjs';
+import {
+  baseUrl,
+  clickAndWait,
+  DESKTOP,
+  launchBrowser,
+  MOBILE,
+  REPO_ROOT,
+  screenshot,
+} from './helpers.mjs';
 
 const BASE = baseUrl();
 const RUN = `${Date.now()}${Math.floor(Math.random() * 1000)}`;
@@ -291,26 +299,6 @@ async function checkDiscovered(t, s) {
   }
 }
 
-/** Click `button` and wait until a document whose path matches `pathname` has loaded. */
-async function submitAndWait(page, button, pathname) {
-  const matches = (url) => {
-    const p = new URL(url).pathname;
-    return typeof pathname === 'string' ? p === pathname : pathname.test(p);
-  };
-  const arrived = page.waitForResponse(
-    (res) =>
-      res.request().isNavigationRequest() &&
-      res.request().frame() === page.mainFrame() &&
-      matches(res.url()) &&
-      !(res.status() >= 300 && res.status() < 400),
-    { timeout: NAV_TIMEOUT },
-  );
-  await button.click();
-  const response = await arrived;
-  await page.waitForLoadState('load');
-  return response;
-}
-
 /**
  * Check the owner's wizard step `step` as a subtest of `t`; a step this version of the wizard
  * does not have (404) is noted and skipped, so the list may name steps of other versions.
@@ -372,16 +360,16 @@ describe('pages: every page fits a phone and passes axe', () => {
     if (await page.locator('input[name=workspace_name]').count()) {
       await page.fill('input[name=workspace_name]', WORKSPACE);
     }
-    await submitAndWait(page, page.locator('form[action="/signup"] button[type=submit]'), /^\/(onboarding|dashboard)/);
+    await clickAndWait(page, page.locator('form[action="/signup"] button[type=submit]'), /^\/(onboarding|dashboard)/);
 
     for (const step of ['workspace', 'plan', 'bot']) await wizardStep(t, step);
     const form = page.locator('form[action="/onboarding/bot"]');
     await form.locator('input[name=name]').fill(BOT_NAME);
-    await submitAndWait(page, form.locator('button[type=submit]'), /^\/onboarding\//);
+    await clickAndWait(page, form.locator('button[type=submit]'), /^\/onboarding\//);
     await wizardStep(t, 'template');
     // A template gives the settings page its commands table.
     await load(page, `${BASE}/onboarding/template`);
-    await submitAndWait(
+    await clickAndWait(
       page,
       page.locator('[data-template=restaurant_orders] form button[type=submit]'),
       /^\/onboarding\//,
@@ -402,7 +390,7 @@ describe('pages: every page fits a phone and passes axe', () => {
     await load(phone, pairUrl);
     await phone.fill('input[name=name]', 'Paula');
     await phone.fill('input[name=number]', PHONE_NUMBER);
-    await submitAndWait(phone, phone.locator('form button[type=submit]'), /^\/sandbox\/phone\//);
+    await clickAndWait(phone, phone.locator('form button[type=submit]'), /^\/sandbox\/phone\//);
     phoneUrl = phone.url();
     // A little traffic, so the dashboard and analytics draw their charts.
     for (const text of ['ping', 'hello', '!help']) {
@@ -423,7 +411,7 @@ describe('pages: every page fits a phone and passes axe', () => {
     await load(page, `${BASE}/workspace/members`);
     const invite = page.locator('form[action="/workspace/members/invite"]');
     await invite.locator('input[name=email]').fill(MEMBER.email);
-    await submitAndWait(page, invite.locator('button[type=submit]'), '/workspace/members/invite');
+    await clickAndWait(page, invite.locator('button[type=submit]'), '/workspace/members/invite');
     invitationUrl = await page.locator('[data-testid=invite-link] input').inputValue();
     assert.match(invitationUrl, /\/invitations\//, 'an invitation link');
 
@@ -454,7 +442,7 @@ describe('pages: every page fits a phone and passes axe', () => {
     await mp.waitForURL((url) => url.pathname === '/signup', { timeout: NAV_TIMEOUT });
     await mp.fill('input[name=name]', MEMBER.name);
     await mp.fill('input[name=password]', PASSWORD);
-    await submitAndWait(mp, mp.locator('form[action="/signup"] button[type=submit]'), '/dashboard');
+    await clickAndWait(mp, mp.locator('form[action="/signup"] button[type=submit]'), '/dashboard');
   });
 
   test("a member's pages", async (t) => {
@@ -478,7 +466,7 @@ describe('pages: every page fits a phone and passes axe', () => {
     await load(page, `${BASE}/login`);
     await page.fill('input[name=email]', ADMIN.email);
     await page.fill('input[name=password]', ADMIN.password);
-    await submitAndWait(page, page.locator('form[action^="/login"] button[type=submit]'), /^\/(?!login)/);
+    await clickAndWait(page, page.locator('form[action^="/login"] button[type=submit]'), /^\/(?!login)/);
 
     for (const path of ['/admin', '/admin/metrics', '/admin/tenants']) {
       await t.test(`admin: ${path}`, () => checkPage(admin, path));

@@ -15,12 +15,13 @@ import { after, before, describe, test } from 'node:test';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import {
-  DESKTOP,
-  MOBILE,
   baseUrl,
+  DESKTOP,
   launchBrowser,
+  MOBILE,
   openPage,
   screenshot,
+  sidewaysScroll,
   visit,
 } from './helpers.mjs';
 
@@ -105,13 +106,6 @@ async function submitAndWait(session, button, pathname) {
     await page.waitForLoadState('load');
     return response;
   });
-}
-
-/** The page's horizontal overflow in px (0 when nothing scrolls sideways). */
-async function sidewaysScroll(page) {
-  return page.evaluate(
-    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-  );
 }
 
 /**

@@ -9,7 +9,17 @@
 // Run by scripts/test against a live `whatsdex serve` (sandbox transport, SQLite).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, MOBILE, baseUrl, launchBrowser, openPage, screenshot, visit } from './helpers.mjs';
+import {
+  baseUrl,
+  clickAndWait,
+  DESKTOP,
+  launchBrowser,
+  MOBILE,
+  openPage,
+  screenshot,
+  sidewaysScroll,
+  visit,
+} from './helpers.mjs';
 
 const BASE = baseUrl();
 const RUN = `${Date.now()}${Math.floor(Math.random() * 1000)}`;
@@ -34,29 +44,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-/** Click `target` and wait for the document at `pathname` (after redirects) to load. */
-async function clickAndWait(page, target, pathname) {
-  const arrived = page.waitForResponse(
-    (res) =>
-      res.request().isNavigationRequest() &&
-      res.request().frame() === page.mainFrame() &&
-      new URL(res.url()).pathname === pathname &&
-      !(res.status() >= 300 && res.status() < 400),
-    { timeout: NAV_TIMEOUT },
-  );
-  await target.click();
-  const response = await arrived;
-  await page.waitForLoadState('load');
-  return response;
-}
-
-/** The page's horizontal overflow in px (0 when nothing scrolls sideways). */
-async function sidewaysScroll(page) {
-  return page.evaluate(
-    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-  );
-}
 
 /** The keyword-replies textarea's line for a keyword. */
 async function keywordLine(page, keyword) {

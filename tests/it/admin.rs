@@ -11,9 +11,7 @@ use whatsdex::analytics::rollups::{self, MessageEvent};
 use whatsdex::db::schema::{bots, subscriptions, tenants};
 
 use crate::common::browser::{Browser, Page};
-use crate::common::{PASSWORD, Site};
-
-const ADMIN_EMAIL: &str = "root@example.com";
+use crate::common::{PASSWORD, Site, make_admin, sign_up, signed_in_admin};
 
 /// Every admin route, with a sample id. `every_admin_route_is_listed` keeps it complete.
 const ADMIN_ROUTES: &[(&str, &str)] = &[
@@ -60,65 +58,6 @@ where
                 .await
         }
     }
-}
-
-/// Make a platform admin (as `whatsdex admin create` does) and sign them in.
-async fn signed_in_admin<S, B>(site: &Site, browser: &mut Browser<S>) -> Page
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    make_admin(site, ADMIN_EMAIL).await;
-    let signed_in = browser
-        .post("/login", &[("email", ADMIN_EMAIL), ("password", PASSWORD)])
-        .await;
-    assert_eq!(
-        signed_in.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        signed_in.body
-    );
-    signed_in
-}
-
-/// Make `email` a platform admin (created with [`PASSWORD`] if new), as the command does.
-async fn make_admin(site: &Site, email: &'static str) {
-    // Outside a transaction, as the command does: bots write meanwhile (SQLite locks).
-    site.state
-        .db
-        .run(move |conn| {
-            whatsdex::accounts::platform_admins::create_or_promote(conn, email, Some(PASSWORD))
-                .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
-        })
-        .await
-        .expect("admin created");
-}
-
-async fn sign_up<S, B>(browser: &mut Browser<S>, email: &str, workspace: &str)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let page = browser
-        .post(
-            "/signup",
-            &[
-                ("name", "Ana"),
-                ("email", email),
-                ("password", PASSWORD),
-                ("workspace_name", workspace),
-            ],
-        )
-        .await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
 }
 
 async fn tenant_id_of(site: &Site, name: &'static str) -> String {

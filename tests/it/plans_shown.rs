@@ -9,34 +9,8 @@ use whatsdex::billing::subscriptions::{self, Status};
 use whatsdex::db::schema::{bots, tenants};
 
 use crate::bots::paired_bot;
-use crate::common::browser::{Browser, Page};
-use crate::common::{PASSWORD, Site, invite_and_join};
-
-const ADMIN_EMAIL: &str = "operator@example.com";
-
-async fn sign_up<S, B>(browser: &mut Browser<S>, email: &str, workspace: &str) -> Page
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let page = browser
-        .post(
-            "/signup",
-            &[
-                ("name", "Ana"),
-                ("email", email),
-                ("password", PASSWORD),
-                ("workspace_name", workspace),
-            ],
-        )
-        .await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-    page
-}
+use crate::common::browser::Browser;
+use crate::common::{Site, invite_and_join, sign_up, signed_in_admin};
 
 async fn tenant_named(site: &Site, name: &'static str) -> String {
     site.query(move |c| {
@@ -65,22 +39,8 @@ async fn every_page_shows_the_plan_a_platform_admin_set_and_its_bot_limit_applie
     let mut owner = Browser::new(app.clone());
     sign_up(&mut owner, "ana@example.com", "Lima Bakery").await;
     let tenant = tenant_named(&site, "Lima Bakery").await;
-    site.state
-        .db
-        .run(|conn| {
-            whatsdex::accounts::platform_admins::create_or_promote(
-                conn,
-                ADMIN_EMAIL,
-                Some(PASSWORD),
-            )
-            .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
-        })
-        .await
-        .expect("admin created");
     let mut admin = Browser::new(app.clone());
-    admin
-        .post("/login", &[("email", ADMIN_EMAIL), ("password", PASSWORD)])
-        .await;
+    signed_in_admin(&site, &mut admin).await;
     let set_plan = format!("/admin/tenants/{tenant}/plan");
     let done = admin
         .post(&set_plan, &[("plan", "pro"), ("reason", "Partner deal")])

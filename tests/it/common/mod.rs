@@ -349,6 +349,79 @@ pub async fn invite_and_join<S, B>(
     );
 }
 
+/// The platform admin [`signed_in_admin`] makes.
+pub const ADMIN_EMAIL: &str = "root@example.com";
+
+/// Make a platform admin (as `whatsdex admin create` does) and sign them in.
+pub async fn signed_in_admin<S, B>(site: &Site, browser: &mut browser::Browser<S>) -> browser::Page
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    make_admin(site, ADMIN_EMAIL).await;
+    let signed_in = browser
+        .post("/login", &[("email", ADMIN_EMAIL), ("password", PASSWORD)])
+        .await;
+    assert_eq!(
+        signed_in.status,
+        actix_web::http::StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
+    signed_in
+}
+
+/// Make `email` a platform admin (created with [`PASSWORD`] if new), as the command does.
+pub async fn make_admin(site: &Site, email: &'static str) {
+    // Outside a transaction, as the command does: bots write meanwhile (SQLite locks).
+    site.state
+        .db
+        .run(move |conn| {
+            whatsdex::accounts::platform_admins::create_or_promote(conn, email, Some(PASSWORD))
+                .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
+        })
+        .await
+        .expect("admin created");
+}
+
+/// Sign Ana up with her own workspace (a new workspace lands in the wizard).
+pub async fn sign_up<S, B>(
+    browser: &mut browser::Browser<S>,
+    email: &str,
+    workspace: &str,
+) -> browser::Page
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let page = browser
+        .post(
+            "/signup",
+            &[
+                ("name", "Ana"),
+                ("email", email),
+                ("password", PASSWORD),
+                ("workspace_name", workspace),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        actix_web::http::StatusCode::SEE_OTHER,
+        "{}",
+        page.body
+    );
+    page
+}
+
 /// A password zxcvbn rates strong, for tests.
 pub const PASSWORD: &str = "violet kettle harbour 1987";
 
