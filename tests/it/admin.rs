@@ -11,7 +11,7 @@ use whatsdex::analytics::rollups::{self, MessageEvent};
 use whatsdex::db::schema::{bots, subscriptions, tenants};
 
 use crate::common::browser::{Browser, Page};
-use crate::common::{PASSWORD, Site, make_admin, sign_up, signed_in_admin};
+use crate::common::{PASSWORD, Site, make_admin, sign_up, signed_in_admin, tenant_id_of};
 
 /// Every admin route, with a sample id. `every_admin_route_is_listed` keeps it complete.
 const ADMIN_ROUTES: &[(&str, &str)] = &[
@@ -58,16 +58,6 @@ where
                 .await
         }
     }
-}
-
-async fn tenant_id_of(site: &Site, name: &'static str) -> String {
-    site.query(move |c| {
-        tenants::table
-            .filter(tenants::name.eq(name))
-            .select(tenants::id)
-            .first(c)
-    })
-    .await
 }
 
 #[actix_web::test]

@@ -6,21 +6,11 @@
 use actix_web::http::StatusCode;
 use diesel::prelude::*;
 use whatsdex::billing::subscriptions::{self, Status};
-use whatsdex::db::schema::{bots, tenants};
+use whatsdex::db::schema::bots;
 
 use crate::bots::paired_bot;
 use crate::common::browser::Browser;
-use crate::common::{Site, invite_and_join, sign_up, signed_in_admin};
-
-async fn tenant_named(site: &Site, name: &'static str) -> String {
-    site.query(move |c| {
-        tenants::table
-            .filter(tenants::name.eq(name))
-            .select(tenants::id)
-            .first(c)
-    })
-    .await
-}
+use crate::common::{Site, invite_and_join, sign_up, signed_in_admin, tenant_id_of};
 
 /// The text of the element after `marker` up to the next tag, trimmed.
 fn text_after<'a>(body: &'a str, marker: &str) -> &'a str {
@@ -38,7 +28,7 @@ async fn every_page_shows_the_plan_a_platform_admin_set_and_its_bot_limit_applie
     let app = site.app().await;
     let mut owner = Browser::new(app.clone());
     sign_up(&mut owner, "ana@example.com", "Lima Bakery").await;
-    let tenant = tenant_named(&site, "Lima Bakery").await;
+    let tenant = tenant_id_of(&site, "Lima Bakery").await;
     let mut admin = Browser::new(app.clone());
     signed_in_admin(&site, &mut admin).await;
     let set_plan = format!("/admin/tenants/{tenant}/plan");
@@ -163,7 +153,7 @@ async fn the_wizard_keeps_the_trial_and_says_when_it_ends() {
     let mut ana = Browser::new(app.clone());
     let signed_up = sign_up(&mut ana, "ana@example.com", "Lima Bakery").await;
     assert_eq!(signed_up.location(), "/onboarding/plan?notice=welcome");
-    let tenant = tenant_named(&site, "Lima Bakery").await;
+    let tenant = tenant_id_of(&site, "Lima Bakery").await;
 
     let step = ana.get("/onboarding/plan").await;
     let explained = text_after(&step.body, r#"data-testid="trial-explained">"#);

@@ -422,6 +422,18 @@ where
     page
 }
 
+/// The id of the workspace named `name`.
+pub async fn tenant_id_of(site: &Site, name: &'static str) -> String {
+    use whatsdex::db::schema::tenants;
+    site.query(move |c| {
+        tenants::table
+            .filter(tenants::name.eq(name))
+            .select(tenants::id)
+            .first(c)
+    })
+    .await
+}
+
 /// A password zxcvbn rates strong, for tests.
 pub const PASSWORD: &str = "violet kettle harbour 1987";
 
