@@ -12,7 +12,7 @@ use whatsdex::db::schema::{bots, invitations, users};
 
 use crate::bots::paired_bot;
 use crate::common::browser::Browser;
-use crate::common::{Site, invite_and_join};
+use crate::common::{Site, invite_and_join, sign_up};
 
 /// The part of `body` inside `<main>`: the header's workspace switcher is a form on every
 /// page, the page's own content is what is checked here.
@@ -447,4 +447,43 @@ async fn a_member_reads_a_bots_settings_and_cannot_change_them() {
         .await;
     assert!(config.contains("Welcome to our restaurant!"));
     assert!(!config.contains("Hacked") && !config.contains("Free pizza"));
+}
+
+#[actix_web::test]
+async fn a_member_browses_templates_and_bots_without_ways_to_change_them() {
+    let site = Site::start();
+    let app = site.app().await;
+    let mut owner = Browser::new(app.clone());
+    sign_up(&mut owner, "ana@example.com", "Lima Pizza").await;
+    let made = owner.post("/bots", &[("name", "Orders")]).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let bot_id: String = site.query(|c| bots::table.select(bots::id).first(c)).await;
+    let mut bea = Browser::new(app.clone());
+    invite_and_join(&site, &mut owner, &mut bea, "Bea", "bea@example.com").await;
+
+    let picker = bea.get(&format!("/templates?bot={bot_id}")).await;
+    let main = main_of(&picker.body);
+    assert!(
+        main.contains(r#"data-testid="templates-read-only""#),
+        "{main}"
+    );
+    assert!(
+        main.contains("Restaurant Orders"),
+        "the templates are shown"
+    );
+    assert!(!main.contains("<form"), "{main}");
+    let owners = owner.get(&format!("/templates?bot={bot_id}")).await;
+    assert!(main_of(&owners.body).contains("Use Restaurant Orders"));
+
+    let pair = format!("/bots/{bot_id}/pair");
+    for page in ["/bots", "/dashboard"] {
+        let body = bea.get(page).await.body;
+        assert!(!main_of(&body).contains(&pair), "{page} offers pairing");
+        assert!(main_of(&owner.get(page).await.body).contains(&pair));
+    }
+    assert_eq!(bea.get(&pair).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        bea.get(&format!("{pair}/status")).await.status,
+        StatusCode::FORBIDDEN
+    );
 }

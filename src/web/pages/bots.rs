@@ -144,8 +144,18 @@ pub(super) struct PairStatus {
     pair_code: Option<String>,
 }
 
+/// Pairing makes a phone the bot's owner: a change only owners and admins make.
+fn may_pair(member: &Member) -> Result<(), AppError> {
+    if member.scope.role().can_edit_workspace() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden("Only owners and admins can pair a bot.").into())
+    }
+}
+
 /// The pairing status of one of the member's bots (starting it, so a QR code comes).
 pub(super) async fn pair_status(member: &Member, bot_id: &str) -> Result<PairStatus, AppError> {
+    may_pair(member)?;
     let state = &member.visitor.state;
     let bot = model::find(state, &member.scope, bot_id).await?;
     if let Some(owner) = bot
@@ -229,6 +239,7 @@ pub async fn pair_code(
     id: web::Path<String>,
     form: web::Form<PhoneNumberForm>,
 ) -> Result<HttpResponse, AppError> {
+    may_pair(&member)?;
     let state = &member.visitor.state;
     let bot = model::find(state, &member.scope, &id).await?;
     let digits: String = form

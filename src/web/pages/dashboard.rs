@@ -19,6 +19,8 @@ use crate::web::{AppError, render};
 struct BotsPanel {
     bots: Vec<BotSummary>,
     csrf: String,
+    /// Owners and admins pair bots; members see them.
+    can_edit: bool,
 }
 
 #[derive(Template)]
@@ -59,6 +61,7 @@ pub async fn show(
     let bots = BotsPanel {
         bots: std::mem::take(&mut overview.bots),
         csrf: member.visitor.csrf.clone(),
+        can_edit: member.scope.role().can_edit_workspace(),
     };
     render(&DashboardPage {
         layout,
@@ -78,5 +81,6 @@ pub async fn bots_panel(member: Member) -> Result<HttpResponse, AppError> {
     render(&BotsPanel {
         bots: overview.bots,
         csrf: member.visitor.csrf.clone(),
+        can_edit: member.scope.role().can_edit_workspace(),
     })
 }

@@ -134,6 +134,7 @@ async fn wizard_page(
             action: "/onboarding/template".into(),
             bot_id: None,
             offer_reset: false,
+            can_apply: member.scope.role().can_edit_workspace(),
             errors: errors.clone(),
         })
     } else {

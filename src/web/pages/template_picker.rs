@@ -30,6 +30,8 @@ pub struct TemplateCards {
     pub bot_id: Option<String>,
     /// Offer "reset to template" (the bot already has settings).
     pub offer_reset: bool,
+    /// Whether this person may apply templates (owners and admins); others only browse.
+    pub can_apply: bool,
     pub errors: FieldErrors,
 }
 
@@ -79,6 +81,7 @@ async fn picker_page(
             action: "/templates/apply".into(),
             bot_id: bot_id.clone(),
             offer_reset: true,
+            can_apply: member.scope.role().can_edit_workspace(),
             errors,
         },
         bot_id,
