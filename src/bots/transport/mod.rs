@@ -1,8 +1,10 @@
 //! Transports turn the outside world into events for a bot task and carry its replies out.
 //!
 //! `sandbox` is the built-in phone simulator (the embedded default); `web` is WhatsApp Web
-//! multi-device through whatsapp-rust. The Cloud API transport plugs in as a further variant.
+//! multi-device through whatsapp-rust; `cloud_api` is Meta's WhatsApp Cloud API (being built:
+//! its webhook payloads, signatures and Graph API client come first).
 
+pub mod cloud_api;
 pub mod sandbox;
 pub mod whatsapp_web;
 

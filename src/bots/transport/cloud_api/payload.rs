@@ -1,0 +1,1 @@
+//! Placeholder: filled in by the Cloud API transport work (issue 14).
