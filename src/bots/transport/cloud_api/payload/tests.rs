@@ -569,3 +569,45 @@ fn every_fixture_is_a_whatsapp_delivery() {
         assert_eq!(delivery.skipped_items, 0);
     }
 }
+
+#[test]
+fn odd_parts_read_as_absent_or_unsupported() {
+    let raw = br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[
+        {"field":"messages","value":{"metadata":{"phone_number_id":"A"},
+            "messages":[
+                {"from":"1","id":"m1","timestamp":"not a number","type":"interactive",
+                 "interactive":{"type":"nfm_reply","nfm_reply":{"response_json":"{}"}}},
+                {"from":"1","id":"m2","timestamp":1764670000,"type":"text","text":"a string, not an object",
+                 "context":"not an object"},
+                {"from":"1","id":"m3","type":"location","location":{"latitude":"north"}}],
+            "statuses":[{"id":"s1","status":"played","timestamp":"1764670000","errors":"none"}]}}]}]}"#;
+    let delivery = events(raw).expect("a WhatsApp delivery");
+    let [
+        CloudEvent::Message(form),
+        CloudEvent::Message(text),
+        CloudEvent::Message(location),
+        CloudEvent::Status(played),
+    ] = delivery.events.as_slice()
+    else {
+        panic!(
+            "expected three messages and a status: {:?}",
+            delivery.events
+        );
+    };
+    let unsupported = |raw_type: &str| MessageKind::Unsupported {
+        raw_type: raw_type.into(),
+        error: None,
+    };
+    assert_eq!(form.kind, unsupported("interactive"));
+    assert_eq!(form.timestamp, None);
+    assert_eq!(text.kind, unsupported("text"));
+    assert_eq!(text.context, None);
+    // A numeric timestamp is read as well as Meta's usual string.
+    assert_eq!(
+        text.timestamp,
+        Some(Utc.with_ymd_and_hms(2025, 12, 2, 10, 6, 40).unwrap())
+    );
+    assert_eq!(location.kind, unsupported("location"));
+    assert_eq!(played.status, DeliveryStatus::Other("played".into()));
+    assert!(played.errors.is_empty());
+}
