@@ -141,6 +141,7 @@ mod tests {
             "LOG_FORMAT",
             "RUST_LOG",
             "METRICS_TOKEN",
+            "META_GRAPH_URL",
         ] {
             assert!(help.contains(var), "--help does not mention {var}");
         }

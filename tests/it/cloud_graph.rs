@@ -309,7 +309,7 @@ async fn messages_over_meta_limits_are_refused_before_sending() {
             .send(PHONE_NUMBER_ID, TOKEN, &to(body))
             .await
             .unwrap_err();
-        assert!(matches!(error, GraphError::Unsendable(_)), "{error:?}");
+        assert!(matches!(error, GraphError::NotSent(_)), "{error:?}");
         assert!(error.to_string().contains(says), "{error}");
     }
     assert!(fake.requests().is_empty(), "nothing reached Meta");

@@ -175,7 +175,8 @@ async fn handle(
             "url": format!("{base}/media-bytes/{MEDIA_ID}"),
             "mime_type": "image/png",
             "sha256": "c2ZvbWUgaGFzaCBvZiB0aGUgYnl0ZXM=",
-            "file_size": MEDIA_BYTES.len(),
+            // Meta's reference shows the size as a string.
+            "file_size": MEDIA_BYTES.len().to_string(),
             "id": MEDIA_ID
         })),
         ("POST", [id, "messages"]) if *id == PHONE_NUMBER_ID => {

@@ -64,9 +64,10 @@ pub enum GraphError {
     /// Meta or the network failed (5xx, timeout, connection): retry with backoff.
     #[error("Graph API unavailable: {0}")]
     Unavailable(MetaError),
-    /// The message breaks one of Meta's documented limits; it was not sent.
-    #[error("cannot send this message: {0}")]
-    Unsendable(String),
+    /// The request breaks one of Meta's documented limits (or an id is malformed); it was
+    /// checked here and never sent.
+    #[error("not sent to Meta: {0}")]
+    NotSent(String),
     /// A download was larger than allowed; it was not read.
     #[error("the media is larger than {max_bytes} bytes")]
     TooLarge { max_bytes: u64 },
@@ -82,7 +83,7 @@ impl GraphError {
             | Self::TokenInvalid(e)
             | Self::Unavailable(e) => (e.code != 0).then_some(e.code),
             Self::Invalid { code, .. } => (*code != 0).then_some(*code),
-            Self::Unsendable(_) | Self::TooLarge { .. } => None,
+            Self::NotSent(_) | Self::TooLarge { .. } => None,
         }
     }
 

@@ -8,7 +8,8 @@ use super::GraphError;
 /// Meta's limits, in characters.
 const TEXT_MAX: usize = 4096;
 const CAPTION_MAX: usize = 1024;
-const INTERACTIVE_BODY_MAX: usize = 1024;
+const BUTTONS_BODY_MAX: usize = 1024;
+const LIST_BODY_MAX: usize = 4096;
 const HEADER_FOOTER_MAX: usize = 60;
 const BUTTON_TITLE_MAX: usize = 20;
 const BUTTON_ID_MAX: usize = 256;
@@ -140,7 +141,7 @@ pub enum TemplateParameter {
 fn too_long(what: &str, text: &str, max: usize) -> Result<(), GraphError> {
     let len = text.chars().count();
     if len > max {
-        return Err(GraphError::Unsendable(format!(
+        return Err(GraphError::NotSent(format!(
             "{what} has {len} characters, Meta allows {max}"
         )));
     }
@@ -149,7 +150,7 @@ fn too_long(what: &str, text: &str, max: usize) -> Result<(), GraphError> {
 
 fn required(what: &str, text: &str, max: usize) -> Result<(), GraphError> {
     if text.trim().is_empty() {
-        return Err(GraphError::Unsendable(format!("{what} is empty")));
+        return Err(GraphError::NotSent(format!("{what} is empty")));
     }
     too_long(what, text, max)
 }
@@ -223,7 +224,7 @@ impl OutgoingCloudMessage {
     pub fn validate(&self) -> Result<(), GraphError> {
         let to = self.to.strip_prefix('+').unwrap_or(&self.to);
         if to.is_empty() || !to.chars().all(|c| c.is_ascii_digit()) {
-            return Err(GraphError::Unsendable(
+            return Err(GraphError::NotSent(
                 "the recipient must be a phone number or WhatsApp id (digits)".into(),
             ));
         }
@@ -237,15 +238,13 @@ impl OutgoingCloudMessage {
             } => {
                 let (MediaSource::Id(s) | MediaSource::Link(s)) = source;
                 if s.trim().is_empty() {
-                    return Err(GraphError::Unsendable(
-                        "the media id or link is empty".into(),
-                    ));
+                    return Err(GraphError::NotSent("the media id or link is empty".into()));
                 }
                 if caption.is_some() && *kind == MediaKind::Audio {
-                    return Err(GraphError::Unsendable("audio cannot have a caption".into()));
+                    return Err(GraphError::NotSent("audio cannot have a caption".into()));
                 }
                 if filename.is_some() && *kind != MediaKind::Document {
-                    return Err(GraphError::Unsendable(
+                    return Err(GraphError::NotSent(
                         "only a document has a file name".into(),
                     ));
                 }
@@ -258,10 +257,10 @@ impl OutgoingCloudMessage {
                 buttons,
             } => {
                 optional("the header", header, HEADER_FOOTER_MAX)?;
-                required("the body", body, INTERACTIVE_BODY_MAX)?;
+                required("the body", body, BUTTONS_BODY_MAX)?;
                 optional("the footer", footer, HEADER_FOOTER_MAX)?;
                 if buttons.is_empty() || buttons.len() > BUTTONS_MAX {
-                    return Err(GraphError::Unsendable(format!(
+                    return Err(GraphError::NotSent(format!(
                         "{} buttons: Meta allows 1 to {BUTTONS_MAX}",
                         buttons.len()
                     )));
@@ -270,7 +269,7 @@ impl OutgoingCloudMessage {
                     required("a button title", &button.title, BUTTON_TITLE_MAX)?;
                     required("a button id", &button.id, BUTTON_ID_MAX)?;
                     if buttons[..i].iter().any(|b| b.id == button.id) {
-                        return Err(GraphError::Unsendable(format!(
+                        return Err(GraphError::NotSent(format!(
                             "two buttons share the id `{}`",
                             button.id
                         )));
@@ -286,25 +285,25 @@ impl OutgoingCloudMessage {
                 sections,
             } => {
                 optional("the header", header, HEADER_FOOTER_MAX)?;
-                required("the body", body, INTERACTIVE_BODY_MAX)?;
+                required("the body", body, LIST_BODY_MAX)?;
                 optional("the footer", footer, HEADER_FOOTER_MAX)?;
                 required("the list button", button, LIST_BUTTON_MAX)?;
                 if sections.is_empty() || sections.len() > LIST_SECTIONS_MAX {
-                    return Err(GraphError::Unsendable(format!(
+                    return Err(GraphError::NotSent(format!(
                         "{} sections: Meta allows 1 to {LIST_SECTIONS_MAX}",
                         sections.len()
                     )));
                 }
                 let rows: Vec<&ListRow> = sections.iter().flat_map(|s| &s.rows).collect();
                 if rows.is_empty() || rows.len() > LIST_ROWS_MAX {
-                    return Err(GraphError::Unsendable(format!(
+                    return Err(GraphError::NotSent(format!(
                         "{} rows: Meta allows 1 to {LIST_ROWS_MAX} in all",
                         rows.len()
                     )));
                 }
                 for section in sections {
                     if sections.len() > 1 && section.title.is_none() {
-                        return Err(GraphError::Unsendable(
+                        return Err(GraphError::NotSent(
                             "with several sections, each needs a title".into(),
                         ));
                     }
@@ -315,7 +314,7 @@ impl OutgoingCloudMessage {
                     required("a row id", &row.id, ROW_ID_MAX)?;
                     optional("a row description", &row.description, ROW_DESCRIPTION_MAX)?;
                     if rows[..i].iter().any(|r| r.id == row.id) {
-                        return Err(GraphError::Unsendable(format!(
+                        return Err(GraphError::NotSent(format!(
                             "two rows share the id `{}`",
                             row.id
                         )));

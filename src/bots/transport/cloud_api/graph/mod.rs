@@ -134,7 +134,7 @@ enum NumberOrString {
 /// Graph ids are numbers; anything else would change the path we call.
 fn check_id(what: &str, id: &str) -> Result<(), GraphError> {
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
-        return Err(GraphError::Unsendable(format!("{what} must be digits")));
+        return Err(GraphError::NotSent(format!("{what} must be digits")));
     }
     Ok(())
 }
@@ -152,10 +152,13 @@ impl GraphClient {
         Ok(Self { base_url, http })
     }
 
-    fn url(&self, path: &str) -> Result<Url, GraphError> {
-        self.base_url
-            .join(&format!("/{GRAPH_VERSION}/{path}"))
-            .map_err(|e| GraphError::Unsendable(format!("bad Graph API path: {e}")))
+    /// `{base_url}/{GRAPH_VERSION}/{path}`, keeping any folder the base URL has (a relay).
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.base_url.clone();
+        let folder = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{folder}/{GRAPH_VERSION}/{path}"));
+        url.set_query(None);
+        url
     }
 
     /// Send `request` with the bot's token; read a 2xx answer as `T`, sort anything else.
@@ -190,7 +193,7 @@ impl GraphClient {
         token: &str,
     ) -> Result<PhoneNumber, GraphError> {
         check_id("the phone number id", phone_number_id)?;
-        let mut url = self.url(phone_number_id)?;
+        let mut url = self.url(phone_number_id);
         url.query_pairs_mut().append_pair(
             "fields",
             "verified_name,display_phone_number,quality_rating",
@@ -208,7 +211,7 @@ impl GraphClient {
     ) -> Result<String, GraphError> {
         check_id("the phone number id", phone_number_id)?;
         message.validate()?;
-        let url = self.url(&format!("{phone_number_id}/messages"))?;
+        let url = self.url(&format!("{phone_number_id}/messages"));
         let answer: SendAnswer = self
             .call(self.http.post(url).json(&message.to_json()), token)
             .await?;
@@ -232,7 +235,7 @@ impl GraphClient {
         token: &str,
     ) -> Result<Vec<MessageTemplate>, GraphError> {
         check_id("the business account id", waba_id)?;
-        let mut url = self.url(&format!("{waba_id}/message_templates"))?;
+        let mut url = self.url(&format!("{waba_id}/message_templates"));
         url.query_pairs_mut()
             .append_pair("fields", "name,language,category,status,components")
             .append_pair("limit", "100");
@@ -263,7 +266,7 @@ impl GraphClient {
     /// Where to download the media `media_id` (from an incoming message) and what it is.
     pub async fn media_url(&self, media_id: &str, token: &str) -> Result<MediaInfo, GraphError> {
         check_id("the media id", media_id)?;
-        let answer: MediaAnswer = self.call(self.http.get(self.url(media_id)?), token).await?;
+        let answer: MediaAnswer = self.call(self.http.get(self.url(media_id)), token).await?;
         let file_size = match answer.file_size {
             NumberOrString::Number(n) => n,
             NumberOrString::Text(s) => s.parse().unwrap_or(0),
@@ -287,7 +290,7 @@ impl GraphClient {
         let url = Url::parse(url)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| GraphError::Unsendable("the media URL is not an http(s) URL".into()))?;
+            .ok_or_else(|| GraphError::NotSent("the media URL is not an http(s) URL".into()))?;
         let mut response = self
             .http
             .get(url)
@@ -311,5 +314,32 @@ impl GraphClient {
             bytes.extend_from_slice(&chunk);
         }
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_sit_under_the_version_and_any_base_folder() {
+        let meta = GraphClient::new(Url::parse("https://graph.facebook.com").unwrap()).unwrap();
+        assert_eq!(
+            meta.url("106540352242922/messages").as_str(),
+            format!("https://graph.facebook.com/{GRAPH_VERSION}/106540352242922/messages")
+        );
+        let relay = GraphClient::new(Url::parse("http://relay.local/meta/").unwrap()).unwrap();
+        assert_eq!(
+            relay.url("1").as_str(),
+            format!("http://relay.local/meta/{GRAPH_VERSION}/1")
+        );
+    }
+
+    #[test]
+    fn ids_must_be_digits_so_they_cannot_change_the_path() {
+        assert!(check_id("id", "106540352242922").is_ok());
+        for bad in ["", "1/../2", "12?x=1", "abc"] {
+            assert!(matches!(check_id("id", bad), Err(GraphError::NotSent(_))));
+        }
     }
 }
