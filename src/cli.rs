@@ -18,6 +18,7 @@ Environment (all optional; with none set, everything runs embedded under ./data)
   BEHIND_PROXY            true when a trusted proxy sets X-Forwarded-For (Render, Railway)
   WHATSAPP_WS_URL         WhatsApp Web chat server, ws:// or wss:// (default: the real service)
   WHATSAPP_VERSION        WhatsApp Web version to announce, e.g. 2.3000.1023456789 (default: looked up)
+  META_GRAPH_URL          Meta's Graph API for Cloud API bots (default https://graph.facebook.com)
   METRICS_TOKEN           bearer token for /metrics (Prometheus); unset: /metrics is off (404)
   STRIPE_SECRET_KEY       sk_live_… / sk_test_…: lets customers buy plans (unset: plans shown, not sold)
   STRIPE_WEBHOOK_SECRET   whsec_… of the /webhooks/stripe endpoint (unset: webhooks refused)
@@ -140,6 +141,7 @@ mod tests {
             "LOG_FORMAT",
             "RUST_LOG",
             "METRICS_TOKEN",
+            "META_GRAPH_URL",
         ] {
             assert!(help.contains(var), "--help does not mention {var}");
         }

@@ -158,6 +158,8 @@ pub struct Config {
     /// WhatsApp Web version to announce, `primary.secondary.tertiary`; looked up online
     /// when unset.
     pub whatsapp_version: Option<(u32, u32, u32)>,
+    /// Meta's Graph API (`https://graph.facebook.com`), for Cloud API bots; a fake in tests.
+    pub meta_graph_url: Url,
     /// The bearer token that opens `/metrics`; without one, `/metrics` is off (404).
     pub metrics_token: Option<MetricsToken>,
     /// Stripe billing and trials.
@@ -526,6 +528,19 @@ impl Config {
                 )),
             })
             .transpose()?;
+        let meta_graph_url = match get("META_GRAPH_URL") {
+            None => Url::parse("https://graph.facebook.com")
+                .map_err(|e| ConfigError::new("META_GRAPH_URL", e.to_string()))?,
+            Some(raw) => Url::parse(&raw)
+                .ok()
+                .filter(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "META_GRAPH_URL",
+                        "must be an http(s) URL, e.g. https://graph.facebook.com",
+                    )
+                })?,
+        };
         let whatsapp_version = get("WHATSAPP_VERSION")
             .map(|raw| {
                 parse_version(&raw).ok_or_else(|| {
@@ -567,6 +582,7 @@ impl Config {
             behind_proxy,
             whatsapp_ws_url,
             whatsapp_version,
+            meta_graph_url,
             metrics_token,
             billing,
         })
@@ -773,6 +789,22 @@ mod tests {
         assert_eq!(
             error_variable(&[("STRIPE_API_BASE", "ftp://x")]),
             "STRIPE_API_BASE"
+        );
+    }
+
+    #[test]
+    fn meta_graph_url_defaults_to_meta_and_must_be_http() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.meta_graph_url.as_str(), "https://graph.facebook.com/");
+        let c = config(&[("META_GRAPH_URL", "http://127.0.0.1:9/")]).unwrap();
+        assert_eq!(c.meta_graph_url.as_str(), "http://127.0.0.1:9/");
+        assert_eq!(
+            error_variable(&[("META_GRAPH_URL", "ftp://graph")]),
+            "META_GRAPH_URL"
+        );
+        assert_eq!(
+            error_variable(&[("META_GRAPH_URL", "graph")]),
+            "META_GRAPH_URL"
         );
     }
 

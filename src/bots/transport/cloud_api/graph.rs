@@ -1,1 +1,0 @@
-//! Placeholder: filled in by the Cloud API transport work (issue 14).

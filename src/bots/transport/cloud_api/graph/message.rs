@@ -1,0 +1,429 @@
+//! An outgoing Cloud API message, checked against Meta's documented limits and written as the
+//! JSON body of `POST /{version}/{phone-number-id}/messages`.
+
+use serde_json::{Map, Value, json};
+
+use super::GraphError;
+
+/// Meta's limits, in characters.
+const TEXT_MAX: usize = 4096;
+const CAPTION_MAX: usize = 1024;
+const BUTTONS_BODY_MAX: usize = 1024;
+const LIST_BODY_MAX: usize = 4096;
+const HEADER_FOOTER_MAX: usize = 60;
+const BUTTON_TITLE_MAX: usize = 20;
+const BUTTON_ID_MAX: usize = 256;
+const BUTTONS_MAX: usize = 3;
+const LIST_BUTTON_MAX: usize = 20;
+const LIST_SECTIONS_MAX: usize = 10;
+const LIST_ROWS_MAX: usize = 10;
+const ROW_TITLE_MAX: usize = 24;
+const ROW_ID_MAX: usize = 200;
+const ROW_DESCRIPTION_MAX: usize = 72;
+const SECTION_TITLE_MAX: usize = 24;
+
+/// One message to one WhatsApp user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingCloudMessage {
+    /// The recipient's WhatsApp id or phone number (digits, optionally with a leading `+`).
+    pub to: String,
+    pub body: CloudBody,
+}
+
+/// What the message carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloudBody {
+    /// Plain text; `preview_url` lets WhatsApp render a preview of the first link.
+    Text { body: String, preview_url: bool },
+    /// An image, audio, video or document. Captions fit image, video and document; a file
+    /// name fits a document only.
+    Media {
+        kind: MediaKind,
+        source: MediaSource,
+        caption: Option<String>,
+        filename: Option<String>,
+    },
+    /// Up to three reply buttons under a text.
+    Buttons {
+        header: Option<String>,
+        body: String,
+        footer: Option<String>,
+        buttons: Vec<ReplyButton>,
+    },
+    /// A list opened by `button`, with up to ten rows across its sections.
+    List {
+        header: Option<String>,
+        body: String,
+        footer: Option<String>,
+        button: String,
+        sections: Vec<ListSection>,
+    },
+    /// A reaction to an earlier message; an empty emoji removes it.
+    Reaction { message_id: String, emoji: String },
+    /// An approved template, the only thing that may open a conversation.
+    Template {
+        name: String,
+        language: String,
+        components: Vec<TemplateComponent>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    Image,
+    Audio,
+    Video,
+    Document,
+}
+
+impl MediaKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Image => "image",
+            Self::Audio => "audio",
+            Self::Video => "video",
+            Self::Document => "document",
+        }
+    }
+}
+
+/// Media uploaded to Meta (its id) or fetched by Meta from a public URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaSource {
+    Id(String),
+    Link(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyButton {
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListSection {
+    /// Required when there is more than one section.
+    pub title: Option<String>,
+    pub rows: Vec<ListRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRow {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+}
+
+/// The parameters for one part of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateComponent {
+    Header(Vec<TemplateParameter>),
+    Body(Vec<TemplateParameter>),
+    /// The button at `index` (0-based); `sub_type` is `quick_reply` or `url`.
+    Button {
+        sub_type: String,
+        index: u32,
+        parameters: Vec<TemplateParameter>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateParameter {
+    Text(String),
+    /// A quick-reply button's payload.
+    Payload(String),
+    Media {
+        kind: MediaKind,
+        source: MediaSource,
+    },
+}
+
+fn too_long(what: &str, text: &str, max: usize) -> Result<(), GraphError> {
+    let len = text.chars().count();
+    if len > max {
+        return Err(GraphError::NotSent(format!(
+            "{what} has {len} characters, Meta allows {max}"
+        )));
+    }
+    Ok(())
+}
+
+fn required(what: &str, text: &str, max: usize) -> Result<(), GraphError> {
+    if text.trim().is_empty() {
+        return Err(GraphError::NotSent(format!("{what} is empty")));
+    }
+    too_long(what, text, max)
+}
+
+fn optional(what: &str, text: &Option<String>, max: usize) -> Result<(), GraphError> {
+    text.as_deref().map_or(Ok(()), |t| required(what, t, max))
+}
+
+fn media_object(source: &MediaSource) -> Map<String, Value> {
+    let mut object = Map::new();
+    match source {
+        MediaSource::Id(id) => object.insert("id".into(), json!(id)),
+        MediaSource::Link(link) => object.insert("link".into(), json!(link)),
+    };
+    object
+}
+
+fn interactive_frame(
+    kind: &str,
+    header: &Option<String>,
+    body: &str,
+    footer: &Option<String>,
+    action: Value,
+) -> Value {
+    let mut interactive = json!({"type": kind, "body": {"text": body}, "action": action});
+    if let Some(header) = header {
+        interactive["header"] = json!({"type": "text", "text": header});
+    }
+    if let Some(footer) = footer {
+        interactive["footer"] = json!({"text": footer});
+    }
+    interactive
+}
+
+impl TemplateParameter {
+    fn to_json(&self) -> Value {
+        match self {
+            Self::Text(text) => json!({"type": "text", "text": text}),
+            Self::Payload(payload) => json!({"type": "payload", "payload": payload}),
+            Self::Media { kind, source } => {
+                json!({"type": kind.as_str(), kind.as_str(): media_object(source)})
+            }
+        }
+    }
+}
+
+impl TemplateComponent {
+    fn to_json(&self) -> Value {
+        let params = |p: &[TemplateParameter]| p.iter().map(|p| p.to_json()).collect::<Vec<_>>();
+        match self {
+            Self::Header(p) => json!({"type": "header", "parameters": params(p)}),
+            Self::Body(p) => json!({"type": "body", "parameters": params(p)}),
+            Self::Button {
+                sub_type,
+                index,
+                parameters,
+            } => json!({
+                "type": "button",
+                "sub_type": sub_type,
+                // Meta's examples send the index as a string.
+                "index": index.to_string(),
+                "parameters": params(parameters),
+            }),
+        }
+    }
+}
+
+impl OutgoingCloudMessage {
+    /// Check the message against Meta's documented limits, so a bad one fails here with a
+    /// clear reason instead of at Meta.
+    pub fn validate(&self) -> Result<(), GraphError> {
+        let to = self.to.strip_prefix('+').unwrap_or(&self.to);
+        if to.is_empty() || !to.chars().all(|c| c.is_ascii_digit()) {
+            return Err(GraphError::NotSent(
+                "the recipient must be a phone number or WhatsApp id (digits)".into(),
+            ));
+        }
+        match &self.body {
+            CloudBody::Text { body, .. } => required("the text", body, TEXT_MAX),
+            CloudBody::Media {
+                kind,
+                source,
+                caption,
+                filename,
+            } => {
+                let (MediaSource::Id(s) | MediaSource::Link(s)) = source;
+                if s.trim().is_empty() {
+                    return Err(GraphError::NotSent("the media id or link is empty".into()));
+                }
+                if caption.is_some() && *kind == MediaKind::Audio {
+                    return Err(GraphError::NotSent("audio cannot have a caption".into()));
+                }
+                if filename.is_some() && *kind != MediaKind::Document {
+                    return Err(GraphError::NotSent(
+                        "only a document has a file name".into(),
+                    ));
+                }
+                optional("the caption", caption, CAPTION_MAX)
+            }
+            CloudBody::Buttons {
+                header,
+                body,
+                footer,
+                buttons,
+            } => {
+                optional("the header", header, HEADER_FOOTER_MAX)?;
+                required("the body", body, BUTTONS_BODY_MAX)?;
+                optional("the footer", footer, HEADER_FOOTER_MAX)?;
+                if buttons.is_empty() || buttons.len() > BUTTONS_MAX {
+                    return Err(GraphError::NotSent(format!(
+                        "{} buttons: Meta allows 1 to {BUTTONS_MAX}",
+                        buttons.len()
+                    )));
+                }
+                for (i, button) in buttons.iter().enumerate() {
+                    required("a button title", &button.title, BUTTON_TITLE_MAX)?;
+                    required("a button id", &button.id, BUTTON_ID_MAX)?;
+                    if buttons[..i].iter().any(|b| b.id == button.id) {
+                        return Err(GraphError::NotSent(format!(
+                            "two buttons share the id `{}`",
+                            button.id
+                        )));
+                    }
+                }
+                Ok(())
+            }
+            CloudBody::List {
+                header,
+                body,
+                footer,
+                button,
+                sections,
+            } => {
+                optional("the header", header, HEADER_FOOTER_MAX)?;
+                required("the body", body, LIST_BODY_MAX)?;
+                optional("the footer", footer, HEADER_FOOTER_MAX)?;
+                required("the list button", button, LIST_BUTTON_MAX)?;
+                if sections.is_empty() || sections.len() > LIST_SECTIONS_MAX {
+                    return Err(GraphError::NotSent(format!(
+                        "{} sections: Meta allows 1 to {LIST_SECTIONS_MAX}",
+                        sections.len()
+                    )));
+                }
+                let rows: Vec<&ListRow> = sections.iter().flat_map(|s| &s.rows).collect();
+                if rows.is_empty() || rows.len() > LIST_ROWS_MAX {
+                    return Err(GraphError::NotSent(format!(
+                        "{} rows: Meta allows 1 to {LIST_ROWS_MAX} in all",
+                        rows.len()
+                    )));
+                }
+                for section in sections {
+                    if sections.len() > 1 && section.title.is_none() {
+                        return Err(GraphError::NotSent(
+                            "with several sections, each needs a title".into(),
+                        ));
+                    }
+                    optional("a section title", &section.title, SECTION_TITLE_MAX)?;
+                }
+                for (i, row) in rows.iter().enumerate() {
+                    required("a row title", &row.title, ROW_TITLE_MAX)?;
+                    required("a row id", &row.id, ROW_ID_MAX)?;
+                    optional("a row description", &row.description, ROW_DESCRIPTION_MAX)?;
+                    if rows[..i].iter().any(|r| r.id == row.id) {
+                        return Err(GraphError::NotSent(format!(
+                            "two rows share the id `{}`",
+                            row.id
+                        )));
+                    }
+                }
+                Ok(())
+            }
+            CloudBody::Reaction { message_id, .. } => {
+                required("the reacted-to message id", message_id, usize::MAX)
+            }
+            CloudBody::Template { name, language, .. } => {
+                required("the template name", name, 512)?;
+                required("the template language", language, 15)
+            }
+        }
+    }
+
+    /// The request body Meta expects.
+    pub fn to_json(&self) -> Value {
+        let (kind, content) = match &self.body {
+            CloudBody::Text { body, preview_url } => {
+                ("text", json!({"preview_url": preview_url, "body": body}))
+            }
+            CloudBody::Media {
+                kind,
+                source,
+                caption,
+                filename,
+            } => {
+                let mut object = media_object(source);
+                if let Some(caption) = caption {
+                    object.insert("caption".into(), json!(caption));
+                }
+                if let Some(filename) = filename {
+                    object.insert("filename".into(), json!(filename));
+                }
+                (kind.as_str(), Value::Object(object))
+            }
+            CloudBody::Buttons {
+                header,
+                body,
+                footer,
+                buttons,
+            } => {
+                let buttons: Vec<Value> = buttons
+                    .iter()
+                    .map(|b| json!({"type": "reply", "reply": {"id": b.id, "title": b.title}}))
+                    .collect();
+                let action = json!({ "buttons": buttons });
+                let frame = interactive_frame("button", header, body, footer, action);
+                ("interactive", frame)
+            }
+            CloudBody::List {
+                header,
+                body,
+                footer,
+                button,
+                sections,
+            } => {
+                let sections: Vec<Value> = sections
+                    .iter()
+                    .map(|s| {
+                        let rows: Vec<Value> = s
+                            .rows
+                            .iter()
+                            .map(|r| {
+                                let mut row = json!({"id": r.id, "title": r.title});
+                                if let Some(d) = &r.description {
+                                    row["description"] = json!(d);
+                                }
+                                row
+                            })
+                            .collect();
+                        let mut section = json!({ "rows": rows });
+                        if let Some(title) = &s.title {
+                            section["title"] = json!(title);
+                        }
+                        section
+                    })
+                    .collect();
+                let action = json!({"button": button, "sections": sections});
+                (
+                    "interactive",
+                    interactive_frame("list", header, body, footer, action),
+                )
+            }
+            CloudBody::Reaction { message_id, emoji } => (
+                "reaction",
+                json!({"message_id": message_id, "emoji": emoji}),
+            ),
+            CloudBody::Template {
+                name,
+                language,
+                components,
+            } => {
+                let mut template = json!({"name": name, "language": {"code": language}});
+                if !components.is_empty() {
+                    let components: Vec<Value> = components.iter().map(|c| c.to_json()).collect();
+                    template["components"] = json!(components);
+                }
+                ("template", template)
+            }
+        };
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": self.to,
+            "type": kind,
+            kind: content,
+        })
+    }
+}
