@@ -159,6 +159,30 @@ fn optional(what: &str, text: &Option<String>, max: usize) -> Result<(), GraphEr
     text.as_deref().map_or(Ok(()), |t| required(what, t, max))
 }
 
+/// `n` of `what` where Meta allows 1 to `max` (`scope`: how they are counted).
+fn counted(what: &str, n: usize, max: usize, scope: &str) -> Result<(), GraphError> {
+    if (1..=max).contains(&n) {
+        Ok(())
+    } else {
+        Err(GraphError::NotSent(format!(
+            "{n} {what}: Meta allows 1 to {max}{scope}"
+        )))
+    }
+}
+
+/// Replies name the button or row chosen by its id, so no two may share one.
+fn unique_ids<'a>(what: &str, ids: impl Iterator<Item = &'a str>) -> Result<(), GraphError> {
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        if !seen.insert(id) {
+            return Err(GraphError::NotSent(format!(
+                "two {what} share the id `{id}`"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn media_object(source: &MediaSource) -> Map<String, Value> {
     let mut object = Map::new();
     match source {
@@ -259,23 +283,12 @@ impl OutgoingCloudMessage {
                 optional("the header", header, HEADER_FOOTER_MAX)?;
                 required("the body", body, BUTTONS_BODY_MAX)?;
                 optional("the footer", footer, HEADER_FOOTER_MAX)?;
-                if buttons.is_empty() || buttons.len() > BUTTONS_MAX {
-                    return Err(GraphError::NotSent(format!(
-                        "{} buttons: Meta allows 1 to {BUTTONS_MAX}",
-                        buttons.len()
-                    )));
-                }
-                for (i, button) in buttons.iter().enumerate() {
+                counted("buttons", buttons.len(), BUTTONS_MAX, "")?;
+                for button in buttons {
                     required("a button title", &button.title, BUTTON_TITLE_MAX)?;
                     required("a button id", &button.id, BUTTON_ID_MAX)?;
-                    if buttons[..i].iter().any(|b| b.id == button.id) {
-                        return Err(GraphError::NotSent(format!(
-                            "two buttons share the id `{}`",
-                            button.id
-                        )));
-                    }
                 }
-                Ok(())
+                unique_ids("buttons", buttons.iter().map(|b| b.id.as_str()))
             }
             CloudBody::List {
                 header,
@@ -288,19 +301,9 @@ impl OutgoingCloudMessage {
                 required("the body", body, LIST_BODY_MAX)?;
                 optional("the footer", footer, HEADER_FOOTER_MAX)?;
                 required("the list button", button, LIST_BUTTON_MAX)?;
-                if sections.is_empty() || sections.len() > LIST_SECTIONS_MAX {
-                    return Err(GraphError::NotSent(format!(
-                        "{} sections: Meta allows 1 to {LIST_SECTIONS_MAX}",
-                        sections.len()
-                    )));
-                }
+                counted("sections", sections.len(), LIST_SECTIONS_MAX, "")?;
                 let rows: Vec<&ListRow> = sections.iter().flat_map(|s| &s.rows).collect();
-                if rows.is_empty() || rows.len() > LIST_ROWS_MAX {
-                    return Err(GraphError::NotSent(format!(
-                        "{} rows: Meta allows 1 to {LIST_ROWS_MAX} in all",
-                        rows.len()
-                    )));
-                }
+                counted("rows", rows.len(), LIST_ROWS_MAX, " in all")?;
                 for section in sections {
                     if sections.len() > 1 && section.title.is_none() {
                         return Err(GraphError::NotSent(
@@ -309,18 +312,12 @@ impl OutgoingCloudMessage {
                     }
                     optional("a section title", &section.title, SECTION_TITLE_MAX)?;
                 }
-                for (i, row) in rows.iter().enumerate() {
+                for row in &rows {
                     required("a row title", &row.title, ROW_TITLE_MAX)?;
                     required("a row id", &row.id, ROW_ID_MAX)?;
                     optional("a row description", &row.description, ROW_DESCRIPTION_MAX)?;
-                    if rows[..i].iter().any(|r| r.id == row.id) {
-                        return Err(GraphError::NotSent(format!(
-                            "two rows share the id `{}`",
-                            row.id
-                        )));
-                    }
                 }
-                Ok(())
+                unique_ids("rows", rows.iter().map(|r| r.id.as_str()))
             }
             CloudBody::Reaction { message_id, .. } => {
                 required("the reacted-to message id", message_id, usize::MAX)
