@@ -169,6 +169,7 @@ async fn main() -> anyhow::Result<()> {
             while i < message_count {
                 let bot = &bot_rows[i % bot_rows.len()];
                 let message = InboundMessage {
+                    extras: Default::default(),
                     id: format!("BENCH-{i}"),
                     from: format!("35191{:07}", i % 1000),
                     from_name: None,

@@ -160,6 +160,10 @@ pub struct Config {
     pub whatsapp_version: Option<(u32, u32, u32)>,
     /// Meta's Graph API (`https://graph.facebook.com`), for Cloud API bots; a fake in tests.
     pub meta_graph_url: Url,
+    /// The platform's own Meta app, when the operator runs one for every workspace: its app
+    /// secret signs deliveries to `/webhooks/whatsapp`, and its verify token answers Meta's
+    /// handshake there. Without both, only the per-bot webhook URLs work.
+    pub meta_app: Option<MetaApp>,
     /// The bearer token that opens `/metrics`; without one, `/metrics` is off (404).
     pub metrics_token: Option<MetricsToken>,
     /// Stripe billing and trials.
@@ -210,6 +214,42 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
+    }
+}
+
+/// The operator's Meta app (`META_APP_SECRET`, `META_VERIFY_TOKEN`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetaApp {
+    pub app_secret: Secret,
+    pub verify_token: Secret,
+}
+
+impl MetaApp {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+        let value = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
+        match (value("META_APP_SECRET"), value("META_VERIFY_TOKEN")) {
+            (None, None) => Ok(None),
+            (Some(secret), Some(token)) => {
+                if token.len() < 16 {
+                    return Err(ConfigError::new(
+                        "META_VERIFY_TOKEN",
+                        "must be at least 16 characters (e.g. `openssl rand -hex 24`)",
+                    ));
+                }
+                Ok(Some(Self {
+                    app_secret: Secret(secret),
+                    verify_token: Secret(token),
+                }))
+            }
+            (Some(_), None) => Err(ConfigError::new(
+                "META_VERIFY_TOKEN",
+                "must be set with META_APP_SECRET",
+            )),
+            (None, Some(_)) => Err(ConfigError::new(
+                "META_APP_SECRET",
+                "must be set with META_VERIFY_TOKEN",
+            )),
+        }
     }
 }
 
@@ -562,6 +602,7 @@ impl Config {
             }
         };
         let billing = BillingConfig::from_lookup(&get)?;
+        let meta_app = MetaApp::from_lookup(&get)?;
 
         Ok(Self {
             host,
@@ -583,6 +624,7 @@ impl Config {
             whatsapp_ws_url,
             whatsapp_version,
             meta_graph_url,
+            meta_app,
             metrics_token,
             billing,
         })
@@ -789,6 +831,30 @@ mod tests {
         assert_eq!(
             error_variable(&[("STRIPE_API_BASE", "ftp://x")]),
             "STRIPE_API_BASE"
+        );
+    }
+
+    #[test]
+    fn the_platform_meta_app_needs_its_secret_and_verify_token_together() {
+        assert_eq!(config(&[]).unwrap().meta_app, None);
+        let both = [
+            ("META_APP_SECRET", "s3cret"),
+            ("META_VERIFY_TOKEN", "a-verify-token-16+"),
+        ];
+        let app = config(&both).unwrap().meta_app.unwrap();
+        assert_eq!(app.app_secret.expose(), "s3cret");
+        assert!(!format!("{app:?}").contains("s3cret"));
+        assert_eq!(
+            error_variable(&[("META_APP_SECRET", "s3cret")]),
+            "META_VERIFY_TOKEN"
+        );
+        assert_eq!(
+            error_variable(&[("META_VERIFY_TOKEN", "a-verify-token-16+")]),
+            "META_APP_SECRET"
+        );
+        assert_eq!(
+            error_variable(&[("META_APP_SECRET", "s"), ("META_VERIFY_TOKEN", "short")]),
+            "META_VERIFY_TOKEN"
         );
     }
 

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use url::Url;
 
 use crate::bots::BotSupervisor;
+use crate::bots::transport::cloud_api::graph::GraphClient;
 use crate::bots::transport::whatsapp_web::WebSettings;
 use crate::cache::Cache;
 use crate::commands;
@@ -91,6 +92,7 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
             server_url: config.whatsapp_ws_url.as_ref().map(Url::to_string),
             version: config.whatsapp_version,
         },
+        GraphClient::new(config.meta_graph_url.clone()).context("META_GRAPH_URL")?,
     );
     let context = Context {
         config: Arc::new(config),

@@ -15,6 +15,8 @@ pub enum ErrorKind {
     BotCrash,
     /// A webhook (Stripe, Meta) was refused: bad or missing signature.
     WebhookRejected,
+    /// A provider (Meta) reported a problem with a bot's number or webhook.
+    ProviderError,
 }
 
 impl ErrorKind {
@@ -23,6 +25,7 @@ impl ErrorKind {
         match self {
             Self::BotCrash => "bot_crash",
             Self::WebhookRejected => "webhook_rejected",
+            Self::ProviderError => "provider_error",
         }
     }
 }

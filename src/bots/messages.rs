@@ -49,11 +49,19 @@ pub enum MessageStatus {
     Delivered,
     /// The contact has read it.
     Read,
+    /// It could not be delivered (the provider's error is kept with it).
+    Failed,
 }
 
 impl MessageStatus {
     /// Every status, in the order a message goes through them.
-    pub const ALL: [MessageStatus; 4] = [Self::Received, Self::Sent, Self::Delivered, Self::Read];
+    pub const ALL: [MessageStatus; 5] = [
+        Self::Received,
+        Self::Sent,
+        Self::Delivered,
+        Self::Read,
+        Self::Failed,
+    ];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -62,6 +70,7 @@ impl MessageStatus {
             Self::Sent => "sent",
             Self::Delivered => "delivered",
             Self::Read => "read",
+            Self::Failed => "failed",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod conversation;
 pub mod dashboard;
 pub mod failures;
 pub mod lease;
+pub mod media;
 pub mod messages;
 pub mod model;
 pub mod outbox;

@@ -285,8 +285,7 @@ pub async fn find(ctx: &Context, scope: &TenantScope, id: &str) -> ServiceResult
         .ok_or(ServiceError::NotFound)
 }
 
-/// How a bot reaches WhatsApp. Stored as text; the column also admits `cloud`, kept for the
-/// Cloud API transport.
+/// How a bot reaches WhatsApp. Stored as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
 #[diesel(sql_type = diesel::sql_types::Text)]
 pub enum TransportKind {
@@ -294,6 +293,8 @@ pub enum TransportKind {
     Sandbox,
     /// WhatsApp Web multi-device: a real phone scans the QR code.
     WhatsappWeb,
+    /// Meta's WhatsApp Cloud API: webhooks in, the Graph API out.
+    Cloud,
 }
 
 impl TransportKind {
@@ -302,6 +303,7 @@ impl TransportKind {
         match self {
             Self::Sandbox => "sandbox",
             Self::WhatsappWeb => "web",
+            Self::Cloud => "cloud",
         }
     }
 }
@@ -314,6 +316,7 @@ impl FromStr for TransportKind {
         match raw {
             "sandbox" => Ok(Self::Sandbox),
             "web" => Ok(Self::WhatsappWeb),
+            "cloud" => Ok(Self::Cloud),
             other => Err(format!("unknown transport `{other}`")),
         }
     }

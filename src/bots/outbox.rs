@@ -26,6 +26,28 @@ pub struct OutboxEntry {
     pub to_number: String,
     pub body: String,
     pub attempts: i32,
+    /// A message that is more than text, as JSON; `body` is its text rendering.
+    pub content: Option<String>,
+}
+
+impl OutboxEntry {
+    /// The entry as a transport sends it.
+    pub fn outgoing(&self) -> crate::bots::transport::OutgoingMessage<'_> {
+        crate::bots::transport::OutgoingMessage {
+            to: &self.to_number,
+            body: &self.body,
+            content: self.content.as_deref(),
+        }
+    }
+
+    /// What kind of message it is, as `messages.kind` stores it.
+    fn kind(&self) -> String {
+        self.content
+            .as_deref()
+            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| "text".into())
+    }
 }
 
 /// Queue `body` to `to` within the caller's transaction.
@@ -37,6 +59,23 @@ pub fn enqueue_in(
     body: &str,
 ) -> QueryResult<String> {
     schedule_in(conn, tenant_id, bot_id, to, body, Utc::now().naive_utc())
+}
+
+/// Queue a message that is more than text (`content`, JSON the transport understands) to
+/// `to`, with `body` as its text rendering, within the caller's transaction.
+pub fn enqueue_content_in(
+    conn: &mut DbConn,
+    tenant_id: &TenantId,
+    bot_id: &BotId,
+    to: &str,
+    body: &str,
+    content: &str,
+) -> QueryResult<String> {
+    let id = schedule_in(conn, tenant_id, bot_id, to, body, Utc::now().naive_utc())?;
+    diesel::update(outbox::table.find(&id))
+        .set(outbox::content.eq(Some(content)))
+        .execute(conn)?;
+    Ok(id)
 }
 
 /// Queue `body` to `to`, not to be sent before `at` (a reminder), within the caller's
@@ -138,6 +177,8 @@ pub async fn mark_sent(db: &Db, entry: &OutboxEntry, wa_message_id: &str) -> Res
                 messages::body.eq(&entry.body),
                 messages::status.eq(MessageStatus::Sent),
                 messages::created_at.eq(now),
+                messages::kind.eq(entry.kind()),
+                messages::details.eq(&entry.content),
             ))
             .execute(conn)
             .map(drop)
@@ -145,6 +186,68 @@ pub async fn mark_sent(db: &Db, entry: &OutboxEntry, wa_message_id: &str) -> Res
     .await?;
     crate::telemetry::metrics::message_sent();
     Ok(())
+}
+
+/// The entry will never go (the provider refused it for good): stop trying, and record it
+/// as a failed message with the reason, so the business sees what did not reach whom.
+pub async fn give_up(
+    db: &Db,
+    entry: &OutboxEntry,
+    code: Option<i64>,
+    reason: &str,
+) -> Result<(), DbError> {
+    let (entry, reason) = (entry.clone(), reason.to_owned());
+    db.run_in(RowScope::tenant(entry.tenant_id.clone()), move |conn| {
+        let now = Utc::now().naive_utc();
+        diesel::update(outbox::table.find(&entry.id))
+            .set((
+                outbox::attempts.eq(MAX_ATTEMPTS),
+                outbox::last_error.eq(Some(&reason)),
+            ))
+            .execute(conn)?;
+        diesel::insert_into(messages::table)
+            .values((
+                messages::id.eq(MessageId::generate()),
+                messages::tenant_id.eq(&entry.tenant_id),
+                messages::bot_id.eq(&entry.bot_id),
+                messages::direction.eq(MessageDirection::Out),
+                // Never sent, so WhatsApp gave it no id: the outbox's stands in.
+                messages::wa_message_id.eq(format!("unsent:{}", entry.id)),
+                messages::contact_number.eq(&entry.to_number),
+                messages::body.eq(&entry.body),
+                messages::status.eq(MessageStatus::Failed),
+                messages::created_at.eq(now),
+                messages::kind.eq(entry.kind()),
+                messages::details.eq(&entry.content),
+                messages::error_code.eq(code),
+                messages::error_title.eq(Some(&reason)),
+            ))
+            .execute(conn)
+            .map(drop)
+    })
+    .await
+}
+
+/// Try the entry again, not before `after` from now (the provider asked us to wait).
+pub async fn wait(
+    db: &Db,
+    entry: &OutboxEntry,
+    reason: &str,
+    after: std::time::Duration,
+) -> Result<(), DbError> {
+    let (entry, reason) = (entry.clone(), reason.to_owned());
+    let after = Duration::from_std(after).unwrap_or(Duration::seconds(60));
+    db.run_in(RowScope::tenant(entry.tenant_id.clone()), move |conn| {
+        diesel::update(outbox::table.find(&entry.id))
+            .set((
+                outbox::attempts.eq(entry.attempts + 1),
+                outbox::last_error.eq(Some(reason)),
+                outbox::next_attempt_at.eq(Utc::now().naive_utc() + after),
+            ))
+            .execute(conn)
+            .map(drop)
+    })
+    .await
 }
 
 /// When to try again after `attempts` failures: 2, 4, 8 … seconds, at most 5 minutes.

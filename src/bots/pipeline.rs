@@ -1,7 +1,7 @@
 //! What happens to every inbound message, in one transaction: store it (a redelivery stops
 //! here), remember the contact, let the router decide the replies, queue them in the outbox.
 
-use chrono::Utc;
+use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::model::Bot;
@@ -13,7 +13,7 @@ use crate::billing::entitlements::{self, Action};
 use crate::billing::meter::{Meter, Tally};
 use crate::bots::messages::{MessageDirection, MessageStatus};
 use crate::db::schema::{contacts, messages};
-use crate::db::{Db, DbError, RowScope};
+use crate::db::{Db, DbConn, DbError, RowScope};
 use crate::ids::{ContactId, MessageId};
 
 /// What the pipeline did with a message.
@@ -66,9 +66,11 @@ async fn store_and_route(
     let base_url = base_url.to_owned();
     db.run_in(RowScope::tenant(bot.tenant_id.clone()), move |conn| {
         let now = Utc::now().naive_utc();
+        let message_id = MessageId::generate();
+        let extras = &message.extras;
         let insert = diesel::insert_into(messages::table)
             .values((
-                messages::id.eq(MessageId::generate()),
+                messages::id.eq(&message_id),
                 messages::tenant_id.eq(&bot.tenant_id),
                 messages::bot_id.eq(&bot.id),
                 messages::direction.eq(MessageDirection::In),
@@ -77,6 +79,10 @@ async fn store_and_route(
                 messages::body.eq(&message.text),
                 messages::status.eq(MessageStatus::Received),
                 messages::created_at.eq(now),
+                messages::kind.eq(extras.kind),
+                messages::details.eq(&extras.details),
+                messages::reply_to.eq(&extras.reply_to),
+                messages::contact_user_id.eq(&extras.user_id),
             ))
             .on_conflict((
                 messages::bot_id,
@@ -87,25 +93,13 @@ async fn store_and_route(
         if crate::on_backend!(conn, c => insert.execute(c))? == 0 {
             return Ok((Outcome::Duplicate, tally));
         }
-        let known: i64 = contacts::table
-            .filter(contacts::bot_id.eq(&bot.id))
-            .filter(contacts::number.eq(&message.from))
-            .count()
-            .get_result(conn)?;
-        let contact = diesel::insert_into(contacts::table)
-            .values((
-                contacts::id.eq(ContactId::generate()),
-                contacts::tenant_id.eq(&bot.tenant_id),
-                contacts::bot_id.eq(&bot.id),
-                contacts::number.eq(&message.from),
-                contacts::name.eq(&message.from_name),
-                contacts::first_seen_at.eq(now),
-                contacts::last_seen_at.eq(now),
-            ))
-            .on_conflict((contacts::bot_id, contacts::number))
-            .do_update()
-            .set(contacts::last_seen_at.eq(now));
-        crate::on_backend!(conn, c => contact.execute(c))?;
+        if let Some(media) = &extras.media {
+            super::media::expect_in(conn, &bot, &message_id, media, now)?;
+        }
+        let known = remember_contact_in(conn, &bot, &message, now)?;
+        if !extras.answerable {
+            return Ok((Outcome::Stored, tally));
+        }
         // Counted only once it is stored: a redelivery never gets this far. Over the
         // month's quota the message is kept but not answered.
         let decision =
@@ -118,7 +112,7 @@ async fn store_and_route(
             from: &message.from,
             name: message.from_name.as_deref(),
             text: &message.text,
-            first_contact: known == 0,
+            first_contact: !known,
         };
         let routed = router::route_in(conn, &mut tally, &bot, &inbound, Utc::now(), &base_url)?;
         let counted = MessageEvent {
@@ -138,7 +132,69 @@ async fn store_and_route(
     .await
 }
 
-/// A delivery or read receipt for an outbound message.
+/// Upsert the sender as a contact of the bot, found by number or by the provider's user id
+/// (whichever the message has), filling in the one the contact lacked: a contact is never
+/// duplicated because one of the two was missing. True when the contact was known.
+fn remember_contact_in(
+    conn: &mut DbConn,
+    bot: &Bot,
+    message: &InboundMessage,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let user_id = message.extras.user_id.as_deref();
+    let mut lookup = contacts::table
+        .filter(contacts::bot_id.eq(&bot.id))
+        .into_boxed();
+    lookup = match user_id {
+        Some(user_id) => lookup.filter(
+            contacts::number
+                .eq(&message.from)
+                .or(contacts::user_id.eq(user_id)),
+        ),
+        None => lookup.filter(contacts::number.eq(&message.from)),
+    };
+    let found: Option<(String, String, Option<String>)> = lookup
+        .select((contacts::id, contacts::number, contacts::user_id))
+        .first(conn)
+        .optional()?;
+    if let Some((id, number, stored_user_id)) = found {
+        // A contact first known by its user id alone (kept in `number`) gets its number.
+        let number_now_known = stored_user_id.as_deref() == Some(number.as_str())
+            && Some(message.from.as_str()) != user_id;
+        let number = if number_now_known {
+            &message.from
+        } else {
+            &number
+        };
+        diesel::update(contacts::table.find(&id))
+            .set((
+                contacts::last_seen_at.eq(now),
+                contacts::number.eq(number),
+                contacts::user_id.eq(stored_user_id.as_deref().or(user_id)),
+            ))
+            .execute(conn)?;
+        return Ok(true);
+    }
+    let contact = diesel::insert_into(contacts::table)
+        .values((
+            contacts::id.eq(ContactId::generate()),
+            contacts::tenant_id.eq(&bot.tenant_id),
+            contacts::bot_id.eq(&bot.id),
+            contacts::number.eq(&message.from),
+            contacts::name.eq(&message.from_name),
+            contacts::user_id.eq(user_id),
+            contacts::first_seen_at.eq(now),
+            contacts::last_seen_at.eq(now),
+        ))
+        .on_conflict((contacts::bot_id, contacts::number))
+        .do_update()
+        .set(contacts::last_seen_at.eq(now));
+    crate::on_backend!(conn, c => contact.execute(c))?;
+    Ok(false)
+}
+
+/// A status for an outbound message: it only moves forward, whatever order statuses
+/// arrive in, and a failure keeps the provider's error.
 pub async fn record_receipt(
     db: &Db,
     bot: &Bot,
@@ -147,15 +203,22 @@ pub async fn record_receipt(
 ) -> Result<(), DbError> {
     let (tenant_id, bot_id, wa_id) = (bot.tenant_id.clone(), bot.id.clone(), message_id.to_owned());
     db.run_in(RowScope::tenant(tenant_id), move |conn| {
-        // A read receipt never goes back to "delivered".
+        let (code, title) = match &delivery {
+            Delivery::Failed { code, title } => (*code, title.clone()),
+            _ => (None, None),
+        };
         diesel::update(
             messages::table
                 .filter(messages::bot_id.eq(&bot_id))
                 .filter(messages::direction.eq(MessageDirection::Out))
                 .filter(messages::wa_message_id.eq(&wa_id))
-                .filter(messages::status.ne(MessageStatus::Read)),
+                .filter(messages::status.eq_any(delivery.replaces())),
         )
-        .set(messages::status.eq(delivery.status()))
+        .set((
+            messages::status.eq(delivery.status()),
+            messages::error_code.eq(code),
+            messages::error_title.eq(title),
+        ))
         .execute(conn)
         .map(drop)
     })

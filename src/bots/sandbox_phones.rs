@@ -252,12 +252,8 @@ pub async fn send(bots: &BotSupervisor, phone: &Phone, text: &str) -> ServiceRes
             "WhatsApp messages are at most 4096 characters.",
         ));
     }
-    let message = InboundMessage {
-        id: format!("SANDBOX-{}", new_id()),
-        from: phone.number.clone(),
-        from_name: Some(phone.name.clone()),
-        text: text.to_owned(),
-    };
+    let id = format!("SANDBOX-{}", new_id());
+    let message = InboundMessage::text(&id, &phone.number, Some(&phone.name), text);
     deliver(bots, &phone.bot.id, TransportEvent::Message(message)).await
 }
 

@@ -14,9 +14,11 @@ use super::lease::{self, Leases};
 use super::model::{self, Bot, BotStatus, TransportKind};
 use super::outbox;
 use super::pipeline::{self, Outcome};
+use super::transport::cloud_api::graph::GraphClient;
+use super::transport::cloud_api::{CloudTransport, connection};
 use super::transport::sandbox::{SandboxHub, SandboxTransport};
 use super::transport::whatsapp_web::{SessionStore, WebSettings, WebTransport};
-use super::transport::{InboundMessage, Transport, TransportEvent};
+use super::transport::{InboundMessage, SendAction, Transport, TransportEvent};
 use crate::billing::meter::Meter;
 use crate::billing::subscriptions::BotChanges;
 use crate::cache::Cache;
@@ -80,12 +82,16 @@ struct Inner {
     base_url: String,
     encryption_key: Arc<EncryptionKey>,
     web: WebSettings,
+    /// The Graph API, for Cloud API bots.
+    graph: GraphClient,
     sandbox: SandboxHub,
     tasks: Mutex<HashMap<BotId, RunningBot>>,
     /// Command channels of the bot runs in progress on this instance.
     commands: Mutex<HashMap<BotId, mpsc::Sender<BotCommand>>>,
     /// Nudges a bot's task to look at its outbox now.
     outbox_nudges: Mutex<HashMap<BotId, Arc<Notify>>>,
+    /// Nudges a Cloud API bot to read the webhook deliveries just stored.
+    delivery_nudges: Mutex<HashMap<BotId, Arc<Notify>>>,
 }
 
 /// Runs the bots of this process; cheap to clone.
@@ -111,6 +117,7 @@ impl BotSupervisor {
         base_url: &str,
         encryption_key: EncryptionKey,
         web: WebSettings,
+        graph: GraphClient,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -123,10 +130,12 @@ impl BotSupervisor {
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 encryption_key: Arc::new(encryption_key),
                 web,
+                graph,
                 sandbox: SandboxHub::default(),
                 tasks: Mutex::new(HashMap::new()),
                 commands: Mutex::new(HashMap::new()),
                 outbox_nudges: Mutex::new(HashMap::new()),
+                delivery_nudges: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -139,6 +148,11 @@ impl BotSupervisor {
     /// This process's name as a lease holder.
     pub fn instance(&self) -> &str {
         self.inner.instance.name()
+    }
+
+    /// The Graph API client Cloud API bots use.
+    pub fn graph(&self) -> &GraphClient {
+        &self.inner.graph
     }
 
     /// The sandbox's phone-to-bot routes.
@@ -316,13 +330,12 @@ impl BotSupervisor {
     }
 
     fn nudge(&self, bot_id: &BotId) -> Arc<Notify> {
-        self.inner
-            .outbox_nudges
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(bot_id.to_owned())
-            .or_default()
-            .clone()
+        nudge_of(&self.inner.outbox_nudges, bot_id)
+    }
+
+    /// Wake a Cloud API bot to read the webhook deliveries just stored for it.
+    pub fn nudge_deliveries(&self, bot_id: &BotId) {
+        nudge_of(&self.inner.delivery_nudges, bot_id).notify_one();
     }
 
     /// The QR payload the bot shows now, if pairing, and how long until it is replaced.
@@ -342,6 +355,15 @@ impl BotSupervisor {
             .unwrap_or_default();
         Some((value, left))
     }
+}
+
+fn nudge_of(nudges: &Mutex<HashMap<BotId, Arc<Notify>>>, bot_id: &BotId) -> Arc<Notify> {
+    nudges
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(bot_id.to_owned())
+        .or_default()
+        .clone()
 }
 
 async fn futures_join_all(handles: impl Iterator<Item = JoinHandle<()>>) {
@@ -573,6 +595,25 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: BotId, cancel: CancellationT
                 Err(reason) => return RunEnd::Failed(reason),
             }
         }
+        TransportKind::Cloud => {
+            match connection::for_runtime(&inner.db, &inner.encryption_key, &bot.id).await {
+                Ok(Some(Ok(open))) => Transport::Cloud(CloudTransport::connect(
+                    inner.db.clone(),
+                    inner.graph.clone(),
+                    open,
+                    events_tx,
+                    nudge_of(&inner.delivery_nudges, &bot.id),
+                )),
+                // Nothing to run until the business connects the number (again).
+                Ok(None) => return RunEnd::Stop,
+                Ok(Some(Err(unreadable))) => {
+                    let reason = unreadable.to_string();
+                    set_status(&supervisor, &bot.id, BotStatus::Error, Some(&reason)).await;
+                    return RunEnd::Stop;
+                }
+                Err(e) => return RunEnd::Failed(e.to_string()),
+            }
+        }
     };
     let (commands_tx, mut commands) = mpsc::channel(8);
     inner
@@ -613,7 +654,7 @@ async fn run_transport(
         tokio::select! {
             () = cancel.cancelled() => {
                 // Shutting down: send what is queued before letting go.
-                flush_outbox(supervisor, bot, transport).await;
+                let _ = flush_outbox(supervisor, bot, transport).await;
                 transport.close().await;
                 break RunEnd::Stop;
             }
@@ -643,10 +684,34 @@ async fn run_transport(
                     let _ = reply.send(transport.request_pair_code(&phone_number).await);
                 }
             },
-            () = nudge.notified() => next_retry = flush_outbox(supervisor, bot, transport).await,
-            () = sleep_until(next_retry) => next_retry = flush_outbox(supervisor, bot, transport).await,
+            () = nudge.notified() => match flush_outbox(supervisor, bot, transport).await {
+                Ok(next) => next_retry = next,
+                Err(refused) => break stop_for_credentials(supervisor, bot, transport, &refused).await,
+            },
+            () = sleep_until(next_retry) => match flush_outbox(supervisor, bot, transport).await {
+                Ok(next) => next_retry = next,
+                Err(refused) => break stop_for_credentials(supervisor, bot, transport, &refused).await,
+            },
         }
     }
+}
+
+/// The provider refused the bot's credentials: the bot shows `error` with the reason and
+/// stops sending (its outbox waits) until the business connects it again.
+async fn stop_for_credentials(
+    supervisor: &BotSupervisor,
+    bot: &mut Bot,
+    transport: &Transport,
+    reason: &str,
+) -> RunEnd {
+    tracing::warn!(bot_id = %bot.id, %reason, "the provider refused the bot's credentials");
+    let shown = format!(
+        "Meta refused the access token ({reason}). Sending is paused: connect the number again with a valid token."
+    );
+    set_status(supervisor, &bot.id, BotStatus::Error, Some(&shown)).await;
+    bot.status = BotStatus::Error;
+    transport.close().await;
+    RunEnd::Stop
 }
 
 /// Act on one transport event; `Ok(false)` ends the bot's run for good.
@@ -701,32 +766,40 @@ async fn handle_event(
             set_status(supervisor, &bot.id, BotStatus::Connected, None).await;
             bot.status = BotStatus::Connected;
         }
-        TransportEvent::Message(message) => {
-            match pipeline::handle_inbound(&inner.db, &inner.meter, bot, message, &inner.base_url)
-                .await
-            {
-                Ok(Outcome::Replied(_)) => supervisor.nudge_outbox(&bot.id),
-                Ok(Outcome::Stored | Outcome::Duplicate) => {}
-                // Not stored, so not acknowledged: the sender's side delivers it again.
-                Err(e) => return Err(format!("could not store an inbound message: {e}")),
-            }
-        }
+        TransportEvent::Message(message) => store_message(supervisor, bot, message).await?,
         TransportEvent::MessageToStore { message, stored } => {
-            match pipeline::handle_inbound(&inner.db, &inner.meter, bot, message, &inner.base_url)
-                .await
-            {
-                Ok(outcome) => {
-                    stored.send(true);
-                    if matches!(outcome, Outcome::Replied(_)) {
-                        supervisor.nudge_outbox(&bot.id);
+            let result = store_message(supervisor, bot, message).await;
+            // Not acknowledged on failure: WhatsApp delivers it again after the restart.
+            stored.send(result.is_ok());
+            result?;
+        }
+        TransportEvent::Batch { events, done } => {
+            for event in events {
+                match Box::pin(handle_event(supervisor, bot, transport, event)).await {
+                    Ok(true) => {}
+                    other => {
+                        // The delivery stays stored and is read again after the restart.
+                        done.send(false);
+                        return other;
                     }
                 }
-                Err(e) => {
-                    // Not acknowledged: WhatsApp delivers it again after the restart.
-                    stored.send(false);
-                    return Err(format!("could not store an inbound message: {e}"));
-                }
             }
+            done.send(true);
+        }
+        TransportEvent::ProviderError { code, detail } => {
+            tracing::warn!(bot_id = %bot.id, ?code, %detail, "the provider reported an error");
+            crate::bots::failures::record(
+                &inner.db,
+                crate::bots::failures::ErrorKind::ProviderError,
+                Some(bot.tenant_id.to_string()),
+                Some(bot.id.to_string()),
+                format!("Meta reported error {}: {detail}", code.unwrap_or_default()),
+            )
+            .await;
+        }
+        TransportEvent::CredentialsRefused { reason } => {
+            stop_for_credentials(supervisor, bot, transport, &reason).await;
+            return Ok(false);
         }
         TransportEvent::Receipt {
             message_id,
@@ -764,6 +837,24 @@ async fn handle_event(
     Ok(true)
 }
 
+/// Take an inbound message through the pipeline; an error means it was not stored (and the
+/// run ends, so that it is delivered again).
+async fn store_message(
+    supervisor: &BotSupervisor,
+    bot: &Bot,
+    message: InboundMessage,
+) -> Result<(), String> {
+    let inner = &supervisor.inner;
+    match pipeline::handle_inbound(&inner.db, &inner.meter, bot, message, &inner.base_url).await {
+        Ok(Outcome::Replied(_)) => {
+            supervisor.nudge_outbox(&bot.id);
+            Ok(())
+        }
+        Ok(Outcome::Stored | Outcome::Duplicate) => Ok(()),
+        Err(e) => Err(format!("could not store an inbound message: {e}")),
+    }
+}
+
 /// Wait until `deadline`, or forever without one.
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
@@ -772,25 +863,55 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// Send every due outbox entry of the bot; returns when the next retry comes due, if any.
+/// Send every due outbox entry of the bot; returns when the next retry comes due, if any, or
+/// `Err` with the reason when the provider refused the bot's credentials.
 async fn flush_outbox(
     supervisor: &BotSupervisor,
     bot: &Bot,
     transport: &Transport,
-) -> Option<tokio::time::Instant> {
+) -> Result<Option<tokio::time::Instant>, String> {
     let db = &supervisor.inner.db;
     let entries = match outbox::due(db, &bot.tenant_id, &bot.id, 50).await {
         Ok(entries) => entries,
         Err(e) => {
             tracing::warn!(bot_id = %bot.id, error = %e, "could not read the outbox");
-            return Some(tokio::time::Instant::now() + OUTBOX_READ_RETRY);
+            return Ok(Some(tokio::time::Instant::now() + OUTBOX_READ_RETRY));
         }
     };
     let full_batch = entries.len() == 50;
+    // Recipients the provider asked us to leave alone for a while, and until when.
+    let mut waiting: HashMap<String, Duration> = HashMap::new();
     for entry in entries {
-        let result = match transport.send_text(&entry.to_number, &entry.body).await {
+        if let Some(after) = waiting.get(&entry.to_number) {
+            if let Err(e) = outbox::wait(db, &entry, "waiting for this recipient", *after).await {
+                tracing::error!(bot_id = %bot.id, error = %e, "could not update the outbox");
+            }
+            continue;
+        }
+        let result = match transport.send(&entry.outgoing()).await {
             Ok(wa_id) => outbox::mark_sent(db, &entry, &wa_id).await,
-            Err(e) => outbox::mark_failed(db, &entry, &e.to_string()).await,
+            Err(failure) => match failure.action {
+                SendAction::Retry => outbox::mark_failed(db, &entry, &failure.reason).await,
+                SendAction::Wait {
+                    after,
+                    whole_number: true,
+                } => {
+                    // The whole number must slow down: nothing more now, this entry first later.
+                    if let Err(e) = outbox::wait(db, &entry, &failure.reason, after).await {
+                        tracing::error!(bot_id = %bot.id, error = %e, "could not update the outbox");
+                    }
+                    return Ok(Some(tokio::time::Instant::now() + after));
+                }
+                SendAction::Wait { after, .. } => {
+                    waiting.insert(entry.to_number.clone(), after);
+                    outbox::wait(db, &entry, &failure.reason, after).await
+                }
+                SendAction::GiveUp { code, title } => {
+                    tracing::warn!(bot_id = %bot.id, reason = %failure.reason, "a message was refused for good");
+                    outbox::give_up(db, &entry, code, &title).await
+                }
+                SendAction::StopBot => return Err(failure.reason),
+            },
         };
         if let Err(e) = result {
             tracing::error!(bot_id = %bot.id, error = %e, "could not update the outbox");
@@ -798,13 +919,13 @@ async fn flush_outbox(
     }
     if full_batch {
         // More may be due right away.
-        return Some(tokio::time::Instant::now());
+        return Ok(Some(tokio::time::Instant::now()));
     }
     match outbox::next_retry_in(db, &bot.tenant_id, &bot.id).await {
-        Ok(wait) => wait.map(|wait| tokio::time::Instant::now() + wait),
+        Ok(wait) => Ok(wait.map(|wait| tokio::time::Instant::now() + wait)),
         Err(e) => {
             tracing::warn!(bot_id = %bot.id, error = %e, "could not read the outbox");
-            Some(tokio::time::Instant::now() + OUTBOX_READ_RETRY)
+            Ok(Some(tokio::time::Instant::now() + OUTBOX_READ_RETRY))
         }
     }
 }

@@ -167,6 +167,8 @@ diesel::table! {
         away_sent_for -> Nullable<Timestamp>,
         /// Writing too fast: not answered until then.
         paused_until -> Nullable<Timestamp>,
+        /// Meta's business-scoped user id (Cloud API), beside the number.
+        user_id -> Nullable<Text>,
     }
 }
 
@@ -182,6 +184,17 @@ diesel::table! {
         body -> Text,
         status -> Text,
         created_at -> Timestamp,
+        /// `text`, `image`, `location`, `reaction`… (`MessageKind`).
+        kind -> Text,
+        /// The kind's fields as JSON.
+        details -> Nullable<Text>,
+        /// The WhatsApp id of the message this one replies to.
+        reply_to -> Nullable<Text>,
+        /// The customer's business-scoped user id, when Meta sent one.
+        contact_user_id -> Nullable<Text>,
+        /// Meta's error for a failed outbound message.
+        error_code -> Nullable<BigInt>,
+        error_title -> Nullable<Text>,
     }
 }
 
@@ -198,6 +211,65 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
+        /// A message that is more than text, as JSON (`OutgoingContent`).
+        content -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Bots on Meta's WhatsApp Cloud API: the number at Meta and its sealed secrets.
+    cloud_connections (bot_id) {
+        bot_id -> Text,
+        tenant_id -> Text,
+        phone_number_id -> Text,
+        waba_id -> Text,
+        access_token -> Binary,
+        app_secret -> Binary,
+        verify_token -> Binary,
+        token_hint -> Text,
+        webhook_key -> Text,
+        verified_name -> Text,
+        display_phone_number -> Text,
+        quality_rating -> Nullable<Text>,
+        verified_at -> Nullable<Timestamp>,
+        send_after -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Meta's webhook bodies as received, until the bot's task has processed them.
+    webhook_deliveries (id) {
+        id -> Text,
+        tenant_id -> Text,
+        bot_id -> Text,
+        body -> Binary,
+        received_at -> Timestamp,
+        processed_at -> Nullable<Timestamp>,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Media customers sent, fetched after the message is stored.
+    media (id) {
+        id -> Text,
+        tenant_id -> Text,
+        bot_id -> Text,
+        message_id -> Text,
+        provider_media_id -> Text,
+        mime_type -> Nullable<Text>,
+        sha256 -> Nullable<Text>,
+        filename -> Nullable<Text>,
+        file_size -> Nullable<BigInt>,
+        stored_path -> Nullable<Text>,
+        status -> Text,
+        error -> Nullable<Text>,
+        attempts -> Integer,
+        created_at -> Timestamp,
+        stored_at -> Nullable<Timestamp>,
     }
 }
 
@@ -421,6 +493,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     messages,
     outbox,
+    cloud_connections,
+    webhook_deliveries,
+    media,
     sandbox_phones,
     whatsapp_store,
     message_rollups,

@@ -222,6 +222,22 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/billing/checkout", web::post().to(billing::start_checkout))
         .route("/billing/portal", web::post().to(billing::open_portal))
         .route("/webhooks/stripe", web::post().to(billing::stripe_webhook))
+        .route(
+            "/webhooks/whatsapp",
+            web::get().to(whatsapp_webhooks::platform_handshake),
+        )
+        .route(
+            "/webhooks/whatsapp",
+            web::post().to(whatsapp_webhooks::platform_delivery),
+        )
+        .route(
+            "/webhooks/whatsapp/{key}",
+            web::get().to(whatsapp_webhooks::bot_handshake),
+        )
+        .route(
+            "/webhooks/whatsapp/{key}",
+            web::post().to(whatsapp_webhooks::bot_delivery),
+        )
         // The sandbox phone (reached by link tokens, no account)
         .route("/sandbox/pair/{token}", web::get().to(sandbox::pair_form))
         .route("/sandbox/pair/{token}", web::post().to(sandbox::pair))

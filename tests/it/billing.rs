@@ -956,6 +956,7 @@ async fn metering_is_exact_under_concurrency_and_redelivery() {
     let meter = site.state.bots.meter();
     let inbound = (0..40).map(|i| {
         let message = InboundMessage {
+            extras: Default::default(),
             id: format!("wamid.AT-ONCE-{i}"),
             from: format!("4477009{i:05}"),
             from_name: None,
@@ -997,6 +998,7 @@ async fn metering_is_exact_under_concurrency_and_redelivery() {
 
     // An inbound message delivered twice is counted once.
     let message = InboundMessage {
+        extras: Default::default(),
         id: "wamid.ABC123".into(),
         from: "447700900123".into(),
         from_name: None,

@@ -202,6 +202,7 @@ async fn an_inbound_message_is_stored_once_even_when_delivered_twice() {
     let mut owner = Browser::new(app.clone());
     let bot_id = paired_bot(&mut owner, app.clone()).await;
     let message = InboundMessage {
+        extras: Default::default(),
         id: "3EB0REDELIVERED".into(),
         from: "351912345678".into(),
         from_name: None,
@@ -335,6 +336,7 @@ async fn the_database_refuses_an_unknown_bot_or_message_status() {
     let mut owner = Browser::new(app.clone());
     let bot_id = paired_bot(&mut owner, app.clone()).await;
     let customer_text = InboundMessage {
+        extras: Default::default(),
         id: "3EB0STATUSCHECK".into(),
         from: "351912345678".into(),
         from_name: None,

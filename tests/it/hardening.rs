@@ -252,6 +252,7 @@ async fn a_message_with_control_characters_is_stored_and_answered() {
             .deliver(
                 &bot_id,
                 TransportEvent::Message(InboundMessage {
+                    extras: Default::default(),
                     id: id.into(),
                     from: "351912345678".into(),
                     from_name: Some("Rui\0".into()),

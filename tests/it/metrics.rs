@@ -154,6 +154,7 @@ async fn metrics_need_the_token_and_count_messages_as_they_flow() {
             site.state.bots.meter(),
             &bot,
             InboundMessage {
+                extras: Default::default(),
                 id: id.into(),
                 from: "351912345678".into(),
                 from_name: None,

@@ -83,6 +83,7 @@ impl Chat {
             _ => "Dora",
         };
         let message = InboundMessage {
+            extras: Default::default(),
             id: id.clone(),
             from: from.into(),
             from_name: Some(name.into()),

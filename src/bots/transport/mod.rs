@@ -1,8 +1,8 @@
 //! Transports turn the outside world into events for a bot task and carry its replies out.
 //!
 //! `sandbox` is the built-in phone simulator (the embedded default); `web` is WhatsApp Web
-//! multi-device through whatsapp-rust; `cloud_api` is Meta's WhatsApp Cloud API (being built:
-//! its webhook payloads, signatures and Graph API client come first).
+//! multi-device through whatsapp-rust; `cloud_api` is Meta's WhatsApp Cloud API (webhooks in,
+//! the Graph API out).
 
 pub mod cloud_api;
 pub mod sandbox;
@@ -26,10 +26,63 @@ pub struct InboundMessage {
     pub from: String,
     /// The sender's display name, when known.
     pub from_name: Option<String>,
+    /// What the router reads: the text, a caption, the title of a tapped button.
     pub text: String,
+    /// What it is beyond its text; text-only transports leave the default.
+    pub extras: InboundExtras,
+}
+
+/// What a message is beyond its text (the Cloud API's many kinds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundExtras {
+    /// `text`, `image`, `location`, `reaction`… as stored in `messages.kind`.
+    pub kind: &'static str,
+    /// The kind's fields as JSON (a location's coordinates, a reaction's emoji…).
+    pub details: Option<String>,
+    /// WhatsApp's id of the message this one replies to.
+    pub reply_to: Option<String>,
+    /// Meta's business-scoped id of the sender, kept beside (or instead of) the number.
+    pub user_id: Option<String>,
+    /// A file to fetch from the provider after the message is stored.
+    pub media: Option<InboundMedia>,
+    /// Whether the bot may answer it (a reaction is not answered).
+    pub answerable: bool,
+}
+
+impl Default for InboundExtras {
+    fn default() -> Self {
+        Self {
+            kind: "text",
+            details: None,
+            reply_to: None,
+            user_id: None,
+            media: None,
+            answerable: true,
+        }
+    }
+}
+
+/// A file someone sent, known by the provider's id until it is downloaded.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InboundMedia {
+    pub provider_id: String,
+    pub mime_type: Option<String>,
+    pub sha256: Option<String>,
+    pub filename: Option<String>,
 }
 
 impl InboundMessage {
+    /// A plain text message.
+    pub fn text(id: &str, from: &str, from_name: Option<&str>, text: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            from: from.to_owned(),
+            from_name: from_name.map(str::to_owned),
+            text: text.to_owned(),
+            extras: InboundExtras::default(),
+        }
+    }
+
     /// The message with control characters dropped from its text and sender name: no content
     /// may fail the database write, and with it the bot's task.
     pub fn cleaned(mut self) -> Self {
@@ -43,19 +96,41 @@ impl InboundMessage {
     }
 }
 
-/// How far an outbound message got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How far an outbound message got. Statuses only move forward (sent < delivered < read);
+/// `Failed` ends the story and keeps the provider's error.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
+    Sent,
     Delivered,
     Read,
+    Failed {
+        code: Option<i64>,
+        title: Option<String>,
+    },
 }
 
 impl Delivery {
     /// The message status it records.
-    pub fn status(self) -> MessageStatus {
+    pub fn status(&self) -> MessageStatus {
         match self {
+            Self::Sent => MessageStatus::Sent,
             Self::Delivered => MessageStatus::Delivered,
             Self::Read => MessageStatus::Read,
+            Self::Failed { .. } => MessageStatus::Failed,
+        }
+    }
+
+    /// The stored statuses this one replaces: the ones before it.
+    pub fn replaces(&self) -> &'static [MessageStatus] {
+        match self {
+            Self::Sent => &[],
+            Self::Delivered => &[MessageStatus::Sent],
+            Self::Read => &[MessageStatus::Sent, MessageStatus::Delivered],
+            Self::Failed { .. } => &[
+                MessageStatus::Sent,
+                MessageStatus::Delivered,
+                MessageStatus::Read,
+            ],
         }
     }
 }
@@ -128,25 +203,74 @@ pub enum TransportEvent {
     },
     /// The phone removed the linked device.
     LoggedOut,
+    /// Several events that arrived together (one webhook delivery), handled in order;
+    /// `done` answers `true` once all of them are stored, and the transport lets go of the
+    /// delivery only then.
+    Batch {
+        events: Vec<TransportEvent>,
+        done: StoredAnswer,
+    },
+    /// The provider reported a problem that concerns no one message (Meta's `errors`).
+    ProviderError {
+        code: Option<i64>,
+        detail: String,
+    },
+    /// The provider refused the bot's credentials: the bot stops until they are renewed.
+    CredentialsRefused {
+        reason: String,
+    },
 }
 
-/// Why sending failed.
+/// Why sending failed, and what the sender should do about it.
 #[derive(Debug, thiserror::Error)]
-#[error("send failed: {0}")]
-pub struct SendError(pub String);
+#[error("send failed: {reason}")]
+pub struct SendError {
+    pub reason: String,
+    pub action: SendAction,
+}
+
+/// What to do after a failed send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendAction {
+    /// Try again later, backing off.
+    Retry,
+    /// Try again, not before `after`: this recipient (`whole_number: false`) or everyone
+    /// (the number sends too fast) must wait.
+    Wait {
+        after: std::time::Duration,
+        whole_number: bool,
+    },
+    /// It will never go: give the message up and record why.
+    GiveUp { code: Option<i64>, title: String },
+    /// The bot's credentials are refused: stop sending until they are renewed.
+    StopBot,
+}
+
+impl SendError {
+    /// A failure worth retrying with backoff.
+    pub fn retry(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            action: SendAction::Retry,
+        }
+    }
+}
 
 /// A connected transport.
 pub enum Transport {
     Sandbox(sandbox::SandboxTransport),
     WhatsappWeb(whatsapp_web::WebTransport),
+    Cloud(cloud_api::CloudTransport),
 }
 
 impl Transport {
-    /// Send a text to `to`; returns WhatsApp's id for the sent message.
-    pub async fn send_text(&self, to: &str, text: &str) -> Result<String, SendError> {
+    /// Send a queued message; returns WhatsApp's id for it. Transports that send text only
+    /// send `body`; the Cloud API sends `content` when there is one.
+    pub async fn send(&self, message: &OutgoingMessage<'_>) -> Result<String, SendError> {
         match self {
-            Self::Sandbox(t) => t.send_text(to, text).await,
-            Self::WhatsappWeb(t) => t.send_text(to, text).await,
+            Self::Sandbox(t) => t.send_text(message.to, message.body).await,
+            Self::WhatsappWeb(t) => t.send_text(message.to, message.body).await,
+            Self::Cloud(t) => t.send(message).await,
         }
     }
 
@@ -154,8 +278,8 @@ impl Transport {
     pub fn paired(&self) {
         match self {
             Self::Sandbox(t) => t.paired(),
-            // The client stops issuing codes by itself.
-            Self::WhatsappWeb(_) => {}
+            // The client stops issuing codes by itself; the Cloud API has none.
+            Self::WhatsappWeb(_) | Self::Cloud(_) => {}
         }
     }
 
@@ -164,6 +288,7 @@ impl Transport {
         match self {
             Self::Sandbox(t) => t.close().await,
             Self::WhatsappWeb(t) => t.close().await,
+            Self::Cloud(t) => t.close(),
         }
     }
 
@@ -172,13 +297,14 @@ impl Transport {
         match self {
             Self::Sandbox(t) => t.close().await,
             Self::WhatsappWeb(t) => t.logout().await,
+            Self::Cloud(t) => t.close(),
         }
     }
 
     /// The phone unlinked us: forget the session so the next start asks for a new scan.
     pub async fn forget_session(&self) {
         match self {
-            Self::Sandbox(_) => {}
+            Self::Sandbox(_) | Self::Cloud(_) => {}
             Self::WhatsappWeb(t) => t.forget_session().await,
         }
     }
@@ -188,6 +314,17 @@ impl Transport {
         match self {
             Self::Sandbox(_) => Err("the sandbox pairs by its QR code only".into()),
             Self::WhatsappWeb(t) => t.request_pair_code(phone_number).await,
+            Self::Cloud(_) => Err("a Cloud API number is connected with its access token".into()),
         }
     }
+}
+
+/// A queued message on its way out.
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingMessage<'a> {
+    pub to: &'a str,
+    /// The text, or a text rendering of `content`.
+    pub body: &'a str,
+    /// A message that is more than text, as JSON (the Cloud API's message body).
+    pub content: Option<&'a str>,
 }

@@ -17,6 +17,7 @@ pub mod sandbox;
 pub mod sign_in;
 pub mod sign_up;
 pub mod template_picker;
+pub mod whatsapp_webhooks;
 pub mod workspace;
 
 use actix_web::HttpResponse;

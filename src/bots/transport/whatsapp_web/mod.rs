@@ -86,12 +86,12 @@ impl WebTransport {
     pub async fn send_text(&self, to: &str, text: &str) -> Result<String, SendError> {
         let jid: Jid = format!("{to}@s.whatsapp.net")
             .parse()
-            .map_err(|e| SendError(format!("not a WhatsApp number: {e}")))?;
+            .map_err(|e| SendError::retry(format!("not a WhatsApp number: {e}")))?;
         self.client
             .send_text(jid, text)
             .await
             .map(|sent| sent.message_id)
-            .map_err(|e| SendError(e.to_string()))
+            .map_err(|e| SendError::retry(e.to_string()))
     }
 
     /// Ask WhatsApp for an 8-character code to link by phone number instead of a QR scan.
@@ -164,7 +164,7 @@ fn translate(event: &Event) -> Vec<TransportEvent> {
                 .iter()
                 .map(|id| TransportEvent::Receipt {
                     message_id: id.to_string(),
-                    delivery,
+                    delivery: delivery.clone(),
                 })
                 .collect()
         }
@@ -211,11 +211,8 @@ fn inbound_text(message: &WaInbound) -> Option<InboundMessage> {
         .find(|jid| jid.is_pn())
         .unwrap_or(&source.sender);
     let push_name = message.info.push_name.trim();
-    Some(InboundMessage {
-        // Ids are unique per sender only.
-        id: format!("{}:{}", sender.user, message.info.id),
-        from: sender.user.to_string(),
-        from_name: (!push_name.is_empty()).then(|| push_name.to_owned()),
-        text,
-    })
+    // Ids are unique per sender only.
+    let id = format!("{}:{}", sender.user, message.info.id);
+    let name = (!push_name.is_empty()).then_some(push_name);
+    Some(InboundMessage::text(&id, &sender.user, name, &text))
 }

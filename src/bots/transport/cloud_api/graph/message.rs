@@ -1,6 +1,7 @@
 //! An outgoing Cloud API message, checked against Meta's documented limits and written as the
 //! JSON body of `POST /{version}/{phone-number-id}/messages`.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::GraphError;
@@ -30,8 +31,9 @@ pub struct OutgoingCloudMessage {
     pub body: CloudBody,
 }
 
-/// What the message carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the message carries. Serialised (tagged by `type`) when it waits in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum CloudBody {
     /// Plain text; `preview_url` lets WhatsApp render a preview of the first link.
     Text { body: String, preview_url: bool },
@@ -68,7 +70,8 @@ pub enum CloudBody {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MediaKind {
     Image,
     Audio,
@@ -88,26 +91,27 @@ impl MediaKind {
 }
 
 /// Media uploaded to Meta (its id) or fetched by Meta from a public URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MediaSource {
     Id(String),
     Link(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyButton {
     pub id: String,
     pub title: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListSection {
     /// Required when there is more than one section.
     pub title: Option<String>,
     pub rows: Vec<ListRow>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListRow {
     pub id: String,
     pub title: String,
@@ -115,7 +119,8 @@ pub struct ListRow {
 }
 
 /// The parameters for one part of a template.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TemplateComponent {
     Header(Vec<TemplateParameter>),
     Body(Vec<TemplateParameter>),
@@ -127,7 +132,8 @@ pub enum TemplateComponent {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TemplateParameter {
     Text(String),
     /// A quick-reply button's payload.
