@@ -429,6 +429,7 @@ pub async fn unpair(
         .run_in(scope.rows(), move |conn| {
             audit_bot_in(conn, &scope_in, audit::Action::BotUnpaired, &bot, &client)?;
             crate::bots::transport::whatsapp_web::store::clear_in(conn, &bot.id)?;
+            crate::bots::transport::cloud_api::connection::forget_in(conn, &bot.id)?;
             diesel::update(bots::table.find(&bot.id))
                 .set((
                     bots::owner_number.eq(None::<String>),
@@ -471,7 +472,7 @@ pub async fn delete(
 
 /// Record `action` on `bot` by the scope's person; the detail names the bot, which may be gone
 /// by the time the log is read.
-fn audit_bot_in(
+pub(crate) fn audit_bot_in(
     conn: &mut DbConn,
     scope: &TenantScope,
     action: audit::Action,

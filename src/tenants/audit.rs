@@ -51,11 +51,13 @@ pub enum Action {
     BotUnpaired,
     /// A bot's settings were saved with a change, or a command was added.
     BotSettingsChanged,
+    /// A bot was connected (or reconnected) to a number on Meta's WhatsApp Cloud API.
+    BotConnectedToCloud,
 }
 
 impl Action {
     /// Every action, for reading stored names back.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Self::SignedUp,
         Self::SignedIn,
         Self::SignInFailed,
@@ -79,6 +81,7 @@ impl Action {
         Self::BotDeleted,
         Self::BotUnpaired,
         Self::BotSettingsChanged,
+        Self::BotConnectedToCloud,
     ];
 
     /// The action stored as `name`, if it is one we know.
@@ -112,6 +115,7 @@ impl Action {
             Self::BotDeleted => "Deleted a bot",
             Self::BotUnpaired => "Unpaired a bot",
             Self::BotSettingsChanged => "Changed a bot's settings",
+            Self::BotConnectedToCloud => "Connected a bot to the WhatsApp Cloud API",
         }
     }
 
@@ -141,6 +145,7 @@ impl Action {
             Self::BotDeleted => "bot_deleted",
             Self::BotUnpaired => "bot_unpaired",
             Self::BotSettingsChanged => "bot_settings_changed",
+            Self::BotConnectedToCloud => "bot_connected_to_cloud",
         }
     }
 }

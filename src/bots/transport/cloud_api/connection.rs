@@ -286,3 +286,11 @@ pub fn mark_verified_in(conn: &mut DbConn, bot_id: &str) -> QueryResult<bool> {
     .execute(conn)
     .map(|changed| changed > 0)
 }
+
+/// Forget the bot's connection and its secrets (the bot is unpaired), in the caller's
+/// transaction.
+pub fn forget_in(conn: &mut DbConn, bot_id: &str) -> QueryResult<()> {
+    diesel::delete(cloud_connections::table.find(bot_id))
+        .execute(conn)
+        .map(drop)
+}

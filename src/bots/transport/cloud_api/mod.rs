@@ -1,7 +1,7 @@
 //! The WhatsApp Cloud API transport: Meta's official, hosted API. Meta calls our webhook with
 //! messages and statuses; we send through the Graph API.
 //!
-//! - `connection`: a bot's number at Meta and its sealed secrets;
+//! - `connection`: a bot's number at Meta and its sealed secrets; `connect` checks and saves it;
 //! - `signature`: the `X-Hub-Signature-256` check over the raw body and the verify handshake;
 //! - `webhook`: a delivery checked and stored before Meta is answered;
 //! - `payload`: Meta's webhook bodies, read leniently into events; `inbound` turns a
@@ -10,6 +10,7 @@
 //! - `transport`: a running bot's side: stored deliveries in, the outbox out;
 //! - `window`: the 24-hour customer service window, checked before a free-form message.
 
+pub mod connect;
 pub mod connection;
 pub mod graph;
 pub mod inbound;
