@@ -103,7 +103,9 @@ impl TemplateView {
         let header_text = header
             .filter(|_| header_format.as_deref().unwrap_or("TEXT") == "TEXT")
             .and_then(|h| h.text.clone());
-        let body = part("BODY").and_then(|b| b.text.clone()).unwrap_or_default();
+        let body = part("BODY")
+            .and_then(|b| b.text.clone())
+            .unwrap_or_default();
         let header_shape = placeholders(header_text.as_deref().unwrap_or_default());
         let body_shape = placeholders(&body);
         let unsupported = match (&header_shape, &body_shape) {
@@ -300,7 +302,10 @@ pub fn build(
 ) -> Result<(String, CloudBody, String), FieldErrors> {
     let mut errors = FieldErrors::new();
     if let Some(why) = &template.unsupported {
-        errors.add("template", format!("This template cannot be sent from here: {why}"));
+        errors.add(
+            "template",
+            format!("This template cannot be sent from here: {why}"),
+        );
     }
     let to = normalize_number(&input.to)
         .map_err(|m| errors.add("to", m))
@@ -424,7 +429,9 @@ pub async fn send_template(
     let template = templates
         .iter()
         .find(|t| t.key() == input.template)
-        .ok_or_else(|| ServiceError::invalid("template", "Choose one of the approved templates."))?;
+        .ok_or_else(|| {
+            ServiceError::invalid("template", "Choose one of the approved templates.")
+        })?;
     let (to, body, text) = build(template, input)?;
     let content = serde_json::to_string(&body).map_err(ServiceError::internal)?;
     let (tenant_id, id) = (bot.tenant_id.clone(), bot.id.clone());
@@ -471,7 +478,10 @@ pub async fn send_text(
             if !window::is_open_in(conn, &id, &to, Utc::now().naive_utc())? {
                 return Err(ServiceError::invalid(
                     "text",
-                    format!("Not sent. {} Send one of the templates below instead.", window::CLOSED),
+                    format!(
+                        "Not sent. {} Send one of the templates below instead.",
+                        window::CLOSED
+                    ),
                 ));
             }
             Ok(outbox::enqueue_in(conn, &tenant_id, &id, &to, &text)?)
@@ -536,10 +546,7 @@ mod tests {
         assert_eq!(view.header_text.as_deref(), Some("Order {{1}}"));
         assert_eq!(view.buttons, vec!["Thanks".to_owned()]);
         assert_eq!(view.unsupported, None);
-        assert_eq!(
-            view.body_fields(),
-            vec![(1, "body_1"), (2, "body_2")]
-        );
+        assert_eq!(view.body_fields(), vec![(1, "body_1"), (2, "body_2")]);
     }
 
     #[test]
@@ -597,7 +604,12 @@ mod tests {
             header_media: "http://example.com/a.png".into(),
             ..TemplateInput::default()
         };
-        assert!(build(&view, &input).unwrap_err().get("header_media").is_some());
+        assert!(
+            build(&view, &input)
+                .unwrap_err()
+                .get("header_media")
+                .is_some()
+        );
         input.header_media = "https://example.com/a.png".into();
         let (_, body, _) = build(&view, &input).unwrap();
         let CloudBody::Template { components, .. } = body else {
