@@ -94,6 +94,8 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "bot_renamed" => "Bot renamed.",
         "bot_unpaired" => "Bot unpaired. Scan a new QR code to pair it again.",
         "bot_deleted" => "Bot deleted.",
+        "template_queued" => "Template queued: it goes out through the Cloud API now.",
+        "message_queued" => "Message queued: it goes out through the Cloud API now.",
         "tenant_suspended" => "Tenant suspended: its bots are stopped and sign-in is blocked.",
         "tenant_unsuspended" => "Suspension lifted: sign-in works and paired bots restart.",
         "plan_changed" => "Plan changed.",

@@ -211,6 +211,19 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/bots/{id}/unpair", web::post().to(bots::unpair))
         .route("/bots/{id}/delete", web::get().to(bots::confirm_delete))
         .route("/bots/{id}/delete", web::post().to(bots::delete))
+        .route("/bots/{id}/templates", web::get().to(cloud_templates::show))
+        .route(
+            "/bots/{id}/templates/refresh",
+            web::post().to(cloud_templates::refresh),
+        )
+        .route(
+            "/bots/{id}/templates/send",
+            web::post().to(cloud_templates::send),
+        )
+        .route(
+            "/bots/{id}/templates/text",
+            web::post().to(cloud_templates::send_text),
+        )
         .route(
             "/bots/{id}/sandbox-phone",
             web::post().to(bots::customer_phone),

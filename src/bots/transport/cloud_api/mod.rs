@@ -8,7 +8,9 @@
 //!   customer's message into the pipeline's `InboundMessage`;
 //! - `graph`: the Graph API client (phone number details, sending, templates, media);
 //! - `transport`: a running bot's side: stored deliveries in, the outbox out;
-//! - `window`: the 24-hour customer service window, checked before a free-form message.
+//! - `window`: the 24-hour customer service window, checked before a free-form message;
+//! - `templates`: the approved templates listed (cached), filled in and queued by hand, and a
+//!   free-form text refused before queueing when the window is closed.
 
 pub mod connect;
 pub mod connection;
@@ -16,6 +18,7 @@ pub mod graph;
 pub mod inbound;
 pub mod payload;
 pub mod signature;
+pub mod templates;
 pub mod transport;
 pub mod webhook;
 pub mod window;
