@@ -3,6 +3,7 @@
 //! what decides the replies: templates, each bot's settings and the command router.
 
 pub mod behaviour;
+pub mod cloud_setup;
 pub mod config_changes;
 pub mod conversation;
 pub mod dashboard;
@@ -15,6 +16,7 @@ pub mod outbox;
 pub mod picker;
 pub mod pipeline;
 pub mod presets;
+pub mod recent_messages;
 pub mod router;
 pub mod sandbox_phones;
 pub mod settings;

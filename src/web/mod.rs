@@ -202,6 +202,15 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/bots/rows", web::get().to(bots::rows))
         .route("/bots/{id}/pair", web::get().to(bots::pair))
         .route("/bots/{id}/pair/code", web::post().to(bots::pair_code))
+        .route("/bots/{id}/cloud", web::post().to(cloud_connect::connect))
+        .route(
+            "/bots/{id}/cloud/status",
+            web::get().to(cloud_connect::status),
+        )
+        .route(
+            "/bots/{id}/cloud/messages",
+            web::get().to(cloud_connect::messages),
+        )
         .route(
             "/bots/{id}/pair/status",
             web::get().to(bots::pair_status_fragment),

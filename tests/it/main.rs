@@ -11,6 +11,7 @@ mod bot_behaviour;
 mod bot_leases;
 mod bots;
 mod cache;
+mod cloud_connect;
 mod cloud_graph;
 mod cloud_templates;
 mod common;

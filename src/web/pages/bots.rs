@@ -6,6 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::bot_settings::settings_page;
+use super::cloud_connect::{self, CloudConnectForm, CloudConnectionView};
 use super::confirm::{self, Question};
 use super::{NoticeQuery, form_errors, form_with_errors, redirect_with_notice, render_with_status};
 use crate::billing::entitlements::Denial;
@@ -189,22 +190,60 @@ pub(super) async fn pair_status(member: &Member, bot_id: &str) -> Result<PairSta
 
 #[derive(Template)]
 #[template(path = "pages/bot_pair.html")]
-struct PairPage {
+pub(super) struct PairPage {
     layout: Layout,
+    bot_id: String,
     bot_name: String,
     /// WhatsApp (not the sandbox): offer linking by phone number too.
     is_web: bool,
-    status: PairStatus,
+    /// A phone can be linked: the bot is not on the Cloud API.
+    offers_phone: bool,
+    /// The live QR code, when linking a phone is the choice.
+    status: Option<PairStatus>,
     pair_code_form: PairCodeAnswer,
+    /// The Cloud API form, when that is the choice and the bot has no connection yet.
+    cloud_form: Option<CloudConnectForm>,
+    /// A Cloud API bot's connection, instead of a QR code.
+    cloud: Option<CloudConnectionView>,
 }
 
-/// `GET /bots/{id}/pair`: the live QR code.
-pub async fn pair(member: Member, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let bot = model::find(&member.visitor.state, &member.scope, &id).await?;
-    let status = pair_status(&member, &id).await?;
-    render(&PairPage {
+/// The pairing page of one of the member's bots: a Cloud API bot's connection, else the
+/// choice between linking a phone (the QR code, whose task starts here) and the Cloud API.
+/// `form` is a Cloud API form to show again with its errors.
+async fn pair_page(
+    member: &Member,
+    id: &str,
+    via_cloud: bool,
+    form: Option<CloudConnectForm>,
+) -> Result<PairPage, AppError> {
+    let bot = model::find(&member.visitor.state, &member.scope, id).await?;
+    may_pair(member)?;
+    let on_cloud = bot.transport == TransportKind::Cloud;
+    let mut cloud = match on_cloud {
+        true => cloud_connect::connection_view(member, &bot.id).await?,
+        false => None,
+    };
+    let mut cloud_form = None;
+    match (form, cloud.as_mut()) {
+        (Some(form), Some(cloud)) => cloud.form = form,
+        (Some(form), None) => cloud_form = Some(form),
+        (None, Some(_)) => {}
+        (None, None) if via_cloud || on_cloud => {
+            cloud_form = Some(CloudConnectForm::new(member, &bot.id, None));
+        }
+        (None, None) => {}
+    }
+    // No QR task for a bot that connects through Meta.
+    let status = match cloud.is_none() && cloud_form.is_none() {
+        true => Some(pair_status(member, id).await?),
+        false => None,
+    };
+    Ok(PairPage {
         layout: member.visitor.layout("Pair your bot"),
+        bot_id: bot.id.to_string(),
         is_web: bot.transport == TransportKind::WhatsappWeb,
+        offers_phone: !on_cloud,
+        status,
         pair_code_form: PairCodeAnswer {
             bot_id: bot.id.to_string(),
             csrf: member.visitor.csrf.clone(),
@@ -212,9 +251,36 @@ pub async fn pair(member: Member, id: web::Path<String>) -> Result<HttpResponse,
             code: None,
             error: None,
         },
+        cloud_form,
+        cloud,
         bot_name: bot.name,
-        status,
     })
+}
+
+/// The pairing page with the Cloud API form shown again (its errors, what was typed).
+pub(super) async fn pair_page_with_form(
+    member: &Member,
+    id: &str,
+    form: CloudConnectForm,
+) -> Result<PairPage, AppError> {
+    pair_page(member, id, true, Some(form)).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PairQuery {
+    /// `cloud`: the Cloud API form rather than the QR code.
+    via: Option<String>,
+}
+
+/// `GET /bots/{id}/pair`: the live QR code, the Cloud API form (`?via=cloud`), or a Cloud
+/// API bot's connection.
+pub async fn pair(
+    member: Member,
+    id: web::Path<String>,
+    query: web::Query<PairQuery>,
+) -> Result<HttpResponse, AppError> {
+    let via_cloud = query.via.as_deref() == Some("cloud");
+    render(&pair_page(&member, &id, via_cloud, None).await?)
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod billing;
 pub mod bot_settings;
 pub mod bots;
+pub mod cloud_connect;
 pub mod cloud_templates;
 pub mod confirm;
 pub mod dashboard;

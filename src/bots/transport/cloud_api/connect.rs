@@ -141,13 +141,30 @@ pub async fn connect(
                     .select(cloud_connections::bot_id)
                     .first(conn)
                     .optional()?;
-                if taken.is_some() {
-                    return Err(ServiceError::invalid(
+                let already_connected = || {
+                    ServiceError::invalid(
                         "phone_number_id",
                         "This number is already connected to another bot. Unpair that bot first.",
-                    ));
+                    )
+                };
+                if taken.is_some() {
+                    return Err(already_connected());
                 }
-                let saved = connection::save_in(conn, &key, &bot.tenant_id, &bot.id, &new)?;
+                // Another workspace's bot is hidden by row-level security on PostgreSQL:
+                // there the unique phone number id is what refuses it.
+                let saved = match connection::save_in(conn, &key, &bot.tenant_id, &bot.id, &new) {
+                    Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        info,
+                    )) if info
+                        .constraint_name()
+                        .unwrap_or(info.message())
+                        .contains("phone_number_id") =>
+                    {
+                        return Err(already_connected());
+                    }
+                    other => other?,
+                };
                 let now = Utc::now().naive_utc();
                 diesel::update(bots::table.find(&bot.id))
                     .set((
