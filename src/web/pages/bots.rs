@@ -159,10 +159,12 @@ pub(super) async fn pair_status(member: &Member, bot_id: &str) -> Result<PairSta
     may_pair(member)?;
     let state = &member.visitor.state;
     let bot = model::find(state, &member.scope, bot_id).await?;
-    if let Some(owner) = bot
-        .owner_number
-        .filter(|_| bot.status != BotStatus::LoggedOut)
-    {
+    // A Cloud API number is connected only once Meta's first signed webhook arrived.
+    let reachable = match bot.transport {
+        TransportKind::Cloud => !matches!(bot.status, BotStatus::Pairing | BotStatus::Error),
+        _ => bot.status != BotStatus::LoggedOut,
+    };
+    if let Some(owner) = bot.owner_number.filter(|_| reachable) {
         return Ok(PairStatus {
             bot_id: bot.id.to_string(),
             connected_as: Some(format!("+{owner}")),

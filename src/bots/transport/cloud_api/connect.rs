@@ -188,6 +188,8 @@ pub async fn connect(
             },
         )
         .await;
+    // Another business account has other templates.
+    super::templates::forget_cached(ctx, &id).await;
     // A failed save leaves the bot as it was: run it again either way.
     bots_runtime.ensure_running(&id);
     saved

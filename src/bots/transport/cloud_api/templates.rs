@@ -205,6 +205,13 @@ pub fn plain_graph_error(error: &GraphError) -> String {
     }
 }
 
+/// Forget the bot's cached templates (it was connected to another business account).
+pub async fn forget_cached(ctx: &Context, bot_id: &str) {
+    if let Err(e) = ctx.cache.delete(&cache_key(bot_id)).await {
+        tracing::warn!(error = %e, "could not clear the template cache");
+    }
+}
+
 fn cache_key(bot_id: &str) -> String {
     format!("cloud_templates:{bot_id}")
 }
