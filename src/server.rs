@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use url::Url;
 
 use crate::bots::BotSupervisor;
+use crate::bots::media_store::MediaStore;
 use crate::bots::transport::cloud_api::graph::GraphClient;
 use crate::bots::transport::whatsapp_web::WebSettings;
 use crate::cache::Cache;
@@ -93,6 +94,7 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
             version: config.whatsapp_version,
         },
         GraphClient::new(config.meta_graph_url.clone()).context("META_GRAPH_URL")?,
+        MediaStore::under(&config.data_dir),
     );
     let context = Context {
         config: Arc::new(config),
