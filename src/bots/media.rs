@@ -251,9 +251,10 @@ pub async fn open(
     let Some((kind, Some(mime_type), filename, Some(path))) = row else {
         return Err(ServiceError::NotFound);
     };
-    let bytes = store.read(&path).await.map_err(|e| {
-        ServiceError::internal(format!("stored media {path} cannot be read: {e}"))
-    })?;
+    let bytes = store
+        .read(&path)
+        .await
+        .map_err(|e| ServiceError::internal(format!("stored media {path} cannot be read: {e}")))?;
     Ok(StoredMedia {
         kind,
         mime_type,

@@ -162,7 +162,7 @@ pub fn check_outgoing(kind: Kind, mime_type: &str, bytes: &[u8]) -> Result<&'sta
         ));
     }
     if !looks_like(mime, bytes) {
-        return Err(format!("The file is not a {mime} file."));
+        return Err(format!("The file's content is not {mime}."));
     }
     Ok(mime)
 }

@@ -50,7 +50,12 @@ impl MediaStore {
         media_id: &str,
         bytes: &[u8],
     ) -> io::Result<String> {
-        let relative = format!("{}/{}/{}", plain(tenant_id)?, plain(bot_id)?, plain(media_id)?);
+        let relative = format!(
+            "{}/{}/{}",
+            plain(tenant_id)?,
+            plain(bot_id)?,
+            plain(media_id)?
+        );
         let folder = self.root.join(tenant_id).join(bot_id);
         tokio::fs::create_dir_all(&folder).await?;
         let temporary = folder.join(format!(".{media_id}.{}.part", new_id()));

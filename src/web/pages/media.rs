@@ -1,8 +1,6 @@
 //! `GET /media/{id}`: a file a customer sent, for the members of its workspace.
 
-use actix_web::http::header::{
-    self, ContentDisposition, DispositionParam, DispositionType,
-};
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpResponse, web};
 
 use crate::bots::media;

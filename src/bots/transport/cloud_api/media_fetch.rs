@@ -43,7 +43,10 @@ enum Outcome {
     /// Not kept, for good (the reason is recorded).
     Refused(String),
     /// Not fetched this time; `retry` says whether another try may succeed.
-    NotFetched { reason: String, retry: bool },
+    NotFetched {
+        reason: String,
+        retry: bool,
+    },
 }
 
 impl MediaFetcher {
@@ -67,13 +70,17 @@ impl MediaFetcher {
         not_before: &mut HashMap<String, Instant>,
         stop: &CancellationToken,
     ) -> Result<(), crate::db::DbError> {
-        let pending = media::pending_for_bot(&self.db, &self.tenant_id, &self.bot_id, BATCH).await?;
+        let pending =
+            media::pending_for_bot(&self.db, &self.tenant_id, &self.bot_id, BATCH).await?;
         not_before.retain(|id, _| pending.iter().any(|p| &p.id == id));
         for file in pending {
             if stop.is_cancelled() {
                 return Ok(());
             }
-            if not_before.get(&file.id).is_some_and(|at| Instant::now() < *at) {
+            if not_before
+                .get(&file.id)
+                .is_some_and(|at| Instant::now() < *at)
+            {
                 continue;
             }
             let outcome = self.fetch(&file).await;
@@ -135,7 +142,9 @@ impl MediaFetcher {
             .await
         {
             Ok(bytes) => bytes,
-            Err(GraphError::TooLarge { max_bytes }) => return Outcome::Refused(too_large(max_bytes)),
+            Err(GraphError::TooLarge { max_bytes }) => {
+                return Outcome::Refused(too_large(max_bytes));
+            }
             Err(e) => return not_fetched(e),
         };
         if !media_checks::looks_like(mime_type, &bytes) {
@@ -153,7 +162,12 @@ impl MediaFetcher {
         }
         let stored = self
             .store
-            .put(self.tenant_id.as_str(), self.bot_id.as_str(), &file.id, &bytes)
+            .put(
+                self.tenant_id.as_str(),
+                self.bot_id.as_str(),
+                &file.id,
+                &bytes,
+            )
             .await;
         let path = match stored {
             Ok(path) => path,

@@ -6,10 +6,11 @@
 use super::connection;
 use super::graph::{CloudBody, MediaKind, MediaSource, OutgoingCloudMessage};
 use crate::bots::media_checks::{self, Kind};
-use crate::bots::model::{self, TransportKind};
+use crate::bots::model::{self, Bot, TransportKind};
 use crate::bots::outbox;
 use crate::bots::supervisor::BotSupervisor;
 use crate::context::Context;
+use crate::db::RowScope;
 use crate::error::{ServiceError, ServiceResult};
 use crate::tenancy::TenantScope;
 
@@ -43,6 +44,18 @@ pub async fn queue_media(
     file: OutgoingFile,
 ) -> ServiceResult<String> {
     let bot = model::find(ctx, scope, bot_id).await?;
+    queue_media_for(ctx, bots_runtime, &bot, to, file).await
+}
+
+/// `queue_media` for a bot the caller already found in its workspace (its rows are read and
+/// written in the bot's own workspace).
+pub async fn queue_media_for(
+    ctx: &Context,
+    bots_runtime: &BotSupervisor,
+    bot: &Bot,
+    to: &str,
+    file: OutgoingFile,
+) -> ServiceResult<String> {
     if bot.transport != TransportKind::Cloud {
         return Err(ServiceError::invalid(
             "file",
@@ -106,7 +119,7 @@ pub async fn queue_media(
     let (tenant_id, bot_id, to) = (bot.tenant_id.clone(), bot.id.clone(), to.to_owned());
     let id = ctx
         .db
-        .run_in(scope.rows(), move |conn| {
+        .run_in(RowScope::tenant(bot.tenant_id.clone()), move |conn| {
             outbox::enqueue_content_in(conn, &tenant_id, &bot_id, &to, &text, &content)
         })
         .await?;

@@ -12,8 +12,14 @@ pub struct Form {
 
 /// A header value we write inside the form: no quotes, line breaks or control characters.
 fn header_safe(what: &str, value: &str) -> Result<(), GraphError> {
-    if value.is_empty() || value.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
-        return Err(GraphError::NotSent(format!("{what} cannot be sent as written")));
+    if value.is_empty()
+        || value
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\\')
+    {
+        return Err(GraphError::NotSent(format!(
+            "{what} cannot be sent as written"
+        )));
     }
     Ok(())
 }
