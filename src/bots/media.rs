@@ -221,6 +221,9 @@ pub struct StoredMedia {
     pub bytes: Vec<u8>,
 }
 
+/// The message kind, type, file name and stored path of a stored file.
+type StoredRow = (String, Option<String>, Option<String>, Option<String>);
+
 /// The stored media `id` of the scope's workspace with its bytes; a foreign, unknown or not
 /// (yet) stored id is `NotFound`.
 pub async fn open(
@@ -230,7 +233,7 @@ pub async fn open(
     id: &str,
 ) -> ServiceResult<StoredMedia> {
     let (tenant, id) = (scope.tenant_id().clone(), id.to_owned());
-    let row: Option<(String, Option<String>, Option<String>, Option<String>)> = ctx
+    let row: Option<StoredRow> = ctx
         .db
         .run_in(scope.rows(), move |conn| {
             media::table

@@ -97,6 +97,14 @@ struct Inner {
     delivery_nudges: Mutex<HashMap<BotId, Arc<Notify>>>,
 }
 
+/// What Cloud API bots need from the process.
+pub struct CloudSettings {
+    /// The Graph API client (`META_GRAPH_URL`).
+    pub graph: GraphClient,
+    /// Where the media people send is kept (`DATA_DIR/media`).
+    pub media: MediaStore,
+}
+
 /// Runs the bots of this process; cheap to clone.
 #[derive(Clone)]
 pub struct BotSupervisor {
@@ -120,8 +128,7 @@ impl BotSupervisor {
         base_url: &str,
         encryption_key: EncryptionKey,
         web: WebSettings,
-        graph: GraphClient,
-        media: MediaStore,
+        cloud: CloudSettings,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -134,8 +141,8 @@ impl BotSupervisor {
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 encryption_key: Arc::new(encryption_key),
                 web,
-                graph,
-                media,
+                graph: cloud.graph,
+                media: cloud.media,
                 sandbox: SandboxHub::default(),
                 tasks: Mutex::new(HashMap::new()),
                 commands: Mutex::new(HashMap::new()),
