@@ -117,7 +117,8 @@ pub async fn pending_for_bot(
         .collect())
 }
 
-/// The file is kept at `stored_path`: `size` bytes of the allowed `mime_type`.
+/// The file is kept at `stored_path`: `size` bytes of the allowed `mime_type`. False when
+/// the row is gone (its bot or workspace was deleted meanwhile).
 pub async fn mark_stored(
     db: &Db,
     tenant_id: &TenantId,
@@ -125,7 +126,7 @@ pub async fn mark_stored(
     stored_path: String,
     size: u64,
     mime_type: &'static str,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
     let (tenant, id) = (tenant_id.clone(), id.to_owned());
     let size = i64::try_from(size).unwrap_or(i64::MAX);
     db.run_in(RowScope::tenant(tenant_id.clone()), move |conn| {
@@ -144,7 +145,7 @@ pub async fn mark_stored(
             media::attempts.eq(media::attempts + 1),
         ))
         .execute(conn)
-        .map(drop)
+        .map(|updated| updated > 0)
     })
     .await
 }

@@ -92,6 +92,14 @@ impl MediaStore {
             .join(plain(media)?))
     }
 
+    /// Delete the file recorded as `stored_path`.
+    pub async fn remove(&self, stored_path: &str) -> io::Result<()> {
+        match tokio::fs::remove_file(self.path_of(stored_path)?).await {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
     /// Delete every media file of a workspace (after its rows are gone).
     pub async fn remove_workspace(&self, tenant_id: &str) -> io::Result<()> {
         remove_folder(&self.root.join(plain(tenant_id)?)).await
@@ -131,6 +139,9 @@ mod tests {
         assert_eq!(names, vec![std::ffi::OsString::from("m1")]);
 
         store.put("t1", "b2", "m2", b"other").await.unwrap();
+        store.put("t1", "b2", "m3", b"gone").await.unwrap();
+        store.remove("t1/b2/m3").await.unwrap();
+        assert!(!dir.path().join("media/t1/b2/m3").exists());
         store.remove_bot("t1", "b1").await.unwrap();
         assert!(!dir.path().join("media/t1/b1").exists());
         assert!(dir.path().join("media/t1/b2/m2").is_file());

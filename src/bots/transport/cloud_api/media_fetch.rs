@@ -179,8 +179,24 @@ impl MediaFetcher {
             }
         };
         let size = bytes.len() as u64;
-        match media::mark_stored(&self.db, &self.tenant_id, &file.id, path, size, mime_type).await {
-            Ok(()) => Outcome::Stored,
+        match media::mark_stored(
+            &self.db,
+            &self.tenant_id,
+            &file.id,
+            path.clone(),
+            size,
+            mime_type,
+        )
+        .await
+        {
+            Ok(true) => Outcome::Stored,
+            Ok(false) => {
+                // The bot or workspace was deleted while the file came in: it goes too.
+                if let Err(e) = self.store.remove(&path).await {
+                    tracing::warn!(bot_id = %self.bot_id, error = %e, "an orphan media file was not removed");
+                }
+                Outcome::Stored
+            }
             Err(e) => Outcome::NotFetched {
                 reason: format!("could not record the file: {e}"),
                 retry: true,
