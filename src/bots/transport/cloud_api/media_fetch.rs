@@ -98,14 +98,15 @@ impl MediaFetcher {
                     .await
                 }
                 Outcome::NotFetched { reason, retry } => {
-                    let last = !retry || file.attempts + 1 >= MAX_ATTEMPTS;
-                    let status = if last {
-                        tracing::warn!(bot_id = %self.bot_id, media = %file.id, %reason, "media could not be fetched");
-                        MediaStatus::Failed
-                    } else {
-                        let pause = FIRST_PAUSE * 2u32.saturating_pow(file.attempts.max(0) as u32);
-                        not_before.insert(file.id.clone(), Instant::now() + pause);
-                        MediaStatus::Pending
+                    let status = match next_try(file.attempts, retry) {
+                        Some(pause) => {
+                            not_before.insert(file.id.clone(), Instant::now() + pause);
+                            MediaStatus::Pending
+                        }
+                        None => {
+                            tracing::warn!(bot_id = %self.bot_id, media = %file.id, %reason, "media could not be fetched");
+                            MediaStatus::Failed
+                        }
                     };
                     media::mark_not_stored(&self.db, &self.tenant_id, &file.id, status, &reason)
                         .await
@@ -205,6 +206,16 @@ impl MediaFetcher {
     }
 }
 
+/// After a failed try (`attempts` made before it): the pause before the next one, or `None`
+/// when the file is given up (a failure retrying cannot fix, or the last attempt).
+fn next_try(attempts: i32, retry: bool) -> Option<Duration> {
+    let made = attempts.max(0) + 1;
+    if !retry || made >= MAX_ATTEMPTS {
+        return None;
+    }
+    Some(FIRST_PAUSE * 2u32.saturating_pow((made - 1) as u32))
+}
+
 fn too_large(max_bytes: u64) -> String {
     format!("larger than the {max_bytes} bytes allowed")
 }
@@ -214,5 +225,26 @@ fn not_fetched(error: GraphError) -> Outcome {
     Outcome::NotFetched {
         retry: error.is_retryable(),
         reason: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_double_until_the_last_attempt_and_refusals_are_not_retried() {
+        let pauses: Vec<_> = (0..MAX_ATTEMPTS).map(|a| next_try(a, true)).collect();
+        assert_eq!(
+            pauses,
+            vec![
+                Some(Duration::from_secs(1)),
+                Some(Duration::from_secs(2)),
+                Some(Duration::from_secs(4)),
+                Some(Duration::from_secs(8)),
+                None,
+            ]
+        );
+        assert_eq!(next_try(0, false), None);
     }
 }
