@@ -6,7 +6,7 @@ const ENVIRONMENT_HELP: &str = "\
 Environment (all optional; with none set, everything runs embedded under ./data):
   PORT                    HTTP port (default 8080; Render and Railway set it)
   HOST                    address to bind (default 0.0.0.0)
-  DATA_DIR                folder for the SQLite database and the generated key (default ./data)
+  DATA_DIR                SQLite database, generated key and media files (default ./data)
   DATABASE_URL            sqlite://PATH or postgres://USER:PASSWORD@HOST/DB (the app role: DML only)
   MIGRATION_DATABASE_URL  postgres://… as the role that owns the schema (used by `migrate`)
   REDIS_URL               redis://… for cache, sessions and rate limits (default: in process)

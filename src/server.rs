@@ -9,6 +9,8 @@ use anyhow::Context as _;
 use url::Url;
 
 use crate::bots::BotSupervisor;
+use crate::bots::media_store::MediaStore;
+use crate::bots::supervisor::CloudSettings;
 use crate::bots::transport::cloud_api::graph::GraphClient;
 use crate::bots::transport::whatsapp_web::WebSettings;
 use crate::cache::Cache;
@@ -92,7 +94,10 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
             server_url: config.whatsapp_ws_url.as_ref().map(Url::to_string),
             version: config.whatsapp_version,
         },
-        GraphClient::new(config.meta_graph_url.clone()).context("META_GRAPH_URL")?,
+        CloudSettings {
+            graph: GraphClient::new(config.meta_graph_url.clone()).context("META_GRAPH_URL")?,
+            media: MediaStore::under(&config.data_dir),
+        },
     );
     let context = Context {
         config: Arc::new(config),

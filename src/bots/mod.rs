@@ -10,6 +10,8 @@ pub mod dashboard;
 pub mod failures;
 pub mod lease;
 pub mod media;
+pub mod media_checks;
+pub mod media_store;
 pub mod messages;
 pub mod model;
 pub mod outbox;

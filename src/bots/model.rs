@@ -460,13 +460,21 @@ pub async fn delete(
         ));
     }
     bots.stop(&bot.id).await;
-    let (scope_in, client) = (scope.clone(), client.clone());
+    let (scope_in, client, bot_in) = (scope.clone(), client.clone(), bot.clone());
     ctx.db
         .run_in(scope.rows(), move |conn| {
-            audit_bot_in(conn, &scope_in, audit::Action::BotDeleted, &bot, &client)?;
-            diesel::delete(bots::table.find(&bot.id)).execute(conn)
+            audit_bot_in(conn, &scope_in, audit::Action::BotDeleted, &bot_in, &client)?;
+            diesel::delete(bots::table.find(&bot_in.id)).execute(conn)
         })
         .await?;
+    // The media rows went with the bot; now its files.
+    if let Err(e) = bots
+        .media_store()
+        .remove_bot(bot.tenant_id.as_str(), bot.id.as_str())
+        .await
+    {
+        tracing::error!(bot_id = %bot.id, error = %e, "a deleted bot's media files were not removed");
+    }
     Ok(())
 }
 

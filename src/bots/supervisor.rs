@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::lease::{self, Leases};
+use super::media_store::MediaStore;
 use super::model::{self, Bot, BotStatus, TransportKind};
 use super::outbox;
 use super::pipeline::{self, Outcome};
@@ -84,6 +85,8 @@ struct Inner {
     web: WebSettings,
     /// The Graph API, for Cloud API bots.
     graph: GraphClient,
+    /// Where Cloud API bots keep the media people send.
+    media: MediaStore,
     sandbox: SandboxHub,
     tasks: Mutex<HashMap<BotId, RunningBot>>,
     /// Command channels of the bot runs in progress on this instance.
@@ -92,6 +95,14 @@ struct Inner {
     outbox_nudges: Mutex<HashMap<BotId, Arc<Notify>>>,
     /// Nudges a Cloud API bot to read the webhook deliveries just stored.
     delivery_nudges: Mutex<HashMap<BotId, Arc<Notify>>>,
+}
+
+/// What Cloud API bots need from the process.
+pub struct CloudSettings {
+    /// The Graph API client (`META_GRAPH_URL`).
+    pub graph: GraphClient,
+    /// Where the media people send is kept (`DATA_DIR/media`).
+    pub media: MediaStore,
 }
 
 /// Runs the bots of this process; cheap to clone.
@@ -117,7 +128,7 @@ impl BotSupervisor {
         base_url: &str,
         encryption_key: EncryptionKey,
         web: WebSettings,
-        graph: GraphClient,
+        cloud: CloudSettings,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -130,7 +141,8 @@ impl BotSupervisor {
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 encryption_key: Arc::new(encryption_key),
                 web,
-                graph,
+                graph: cloud.graph,
+                media: cloud.media,
                 sandbox: SandboxHub::default(),
                 tasks: Mutex::new(HashMap::new()),
                 commands: Mutex::new(HashMap::new()),
@@ -153,6 +165,11 @@ impl BotSupervisor {
     /// The Graph API client Cloud API bots use.
     pub fn graph(&self) -> &GraphClient {
         &self.inner.graph
+    }
+
+    /// Where media files are kept.
+    pub fn media_store(&self) -> &MediaStore {
+        &self.inner.media
     }
 
     /// The sandbox's phone-to-bot routes.
@@ -603,6 +620,7 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: BotId, cancel: CancellationT
                     open,
                     events_tx,
                     nudge_of(&inner.delivery_nudges, &bot.id),
+                    inner.media.clone(),
                 )),
                 // Nothing to run until the business connects the number (again).
                 Ok(None) => return RunEnd::Stop,

@@ -237,6 +237,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/bots/{id}/sandbox-phone",
             web::post().to(bots::customer_phone),
         )
+        // Media customers sent
+        .route("/media/{id}", web::get().to(media::show))
         // Plans and billing
         .route("/pricing", web::get().to(billing::pricing))
         .route("/billing", web::get().to(billing::show))

@@ -13,6 +13,7 @@ mod bots;
 mod cache;
 mod cloud_connect;
 mod cloud_graph;
+mod cloud_media;
 mod cloud_templates;
 mod common;
 mod deploy_files;

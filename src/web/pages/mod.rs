@@ -12,6 +12,7 @@ pub mod confirm;
 pub mod dashboard;
 pub mod invitations;
 pub mod landing;
+pub mod media;
 pub mod members;
 pub mod onboarding;
 pub mod passwords;

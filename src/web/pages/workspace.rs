@@ -86,7 +86,15 @@ pub struct DeleteForm {
 /// `POST /workspace/delete`.
 pub async fn delete(member: Member, form: web::Form<DeleteForm>) -> Result<HttpResponse, AppError> {
     match workspaces::delete(&member.visitor.state, &member.scope, &form.confirmation).await {
-        Ok(()) => Ok(redirect_with_notice("/dashboard", "workspace_deleted")),
+        Ok(()) => {
+            // The rows are gone; the workspace's media files go after them.
+            let tenant_id = member.scope.tenant_id().as_str();
+            let store = member.visitor.state.bots.media_store();
+            if let Err(e) = store.remove_workspace(tenant_id).await {
+                tracing::error!(%tenant_id, error = %e, "a deleted workspace's media files were not removed");
+            }
+            Ok(redirect_with_notice("/dashboard", "workspace_deleted"))
+        }
         Err(e) => {
             form_with_errors(e, async |errors| {
                 settings_page(&member, None, None, errors).await

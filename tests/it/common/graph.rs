@@ -1,7 +1,8 @@
 //! A local stand-in for Meta's Graph API (WhatsApp Cloud API): it answers the calls the
 //! Graph client makes with Meta's own response shapes (phone number details, sent message
-//! ids, templates over two pages, media URLs and bytes), records every request for
-//! assertions, and can be told to answer the next calls with one of Meta's errors.
+//! ids, templates over two pages, media URLs and bytes, media uploads as multipart forms),
+//! records every request for assertions, and can be told to answer the next calls with one of
+//! Meta's errors.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,75 @@ pub struct Recorded {
     pub path: String,
     pub body: Option<Value>,
     pub authorization: Option<String>,
+    /// The parts of a `multipart/form-data` body (an upload).
+    pub form: Vec<FormPart>,
+}
+
+/// One part of a multipart form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormPart {
+    pub name: String,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// A media file the fake serves: `GET /{id}` answers its URL, type, hash and size.
+#[derive(Clone)]
+struct FakeMedia {
+    mime_type: String,
+    bytes: Vec<u8>,
+    sha256: String,
+}
+
+/// The parts of `body`, a `multipart/form-data` body with `content_type`'s boundary.
+fn form_parts(content_type: &str, body: &[u8]) -> Vec<FormPart> {
+    let Some(boundary) = content_type
+        .strip_prefix("multipart/form-data; boundary=")
+        .map(|b| format!("--{b}"))
+    else {
+        return Vec::new();
+    };
+    let text = body;
+    let mut parts = Vec::new();
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay.get(from..)
+            .and_then(|h| h.windows(needle.len()).position(|w| w == needle))
+            .map(|i| i + from)
+    };
+    let mut at = match find(text, boundary.as_bytes(), 0) {
+        Some(i) => i + boundary.len(),
+        None => return parts,
+    };
+    loop {
+        if text.get(at..at + 2) == Some(b"--") {
+            return parts;
+        }
+        let head_start = at + 2; // after CRLF
+        let Some(head_end) = find(text, b"\r\n\r\n", head_start) else {
+            return parts;
+        };
+        let Some(next) = find(text, format!("\r\n{boundary}").as_bytes(), head_end + 4) else {
+            return parts;
+        };
+        let head = String::from_utf8_lossy(&text[head_start..head_end]).to_string();
+        let quoted = |key: &str| {
+            head.split(&format!("{key}=\""))
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .map(str::to_owned)
+        };
+        parts.push(FormPart {
+            name: quoted("name").unwrap_or_default(),
+            filename: quoted("filename"),
+            content_type: head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Type: "))
+                .map(str::to_owned),
+            bytes: text[head_end + 4..next].to_vec(),
+        });
+        at = next + 2 + boundary.len();
+    }
 }
 
 #[derive(Default)]
@@ -37,6 +107,8 @@ struct State {
     /// Errors to answer the next calls with, by Meta code.
     failures: VecDeque<i64>,
     sent: u32,
+    media: std::collections::HashMap<String, FakeMedia>,
+    uploads: u32,
 }
 
 /// The running fake.
@@ -133,6 +205,13 @@ async fn handle(
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        form: form_parts(
+            req.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default(),
+            &body,
+        ),
     };
     let mut state = state.lock().unwrap();
     state.requests.push(recorded.clone());
@@ -150,6 +229,14 @@ async fn handle(
             return HttpResponse::Ok()
                 .content_type("image/png")
                 .body(MEDIA_BYTES.to_vec());
+        }
+        if let Some(media) = path
+            .strip_prefix("/media-bytes/")
+            .and_then(|id| state.media.get(id))
+        {
+            return HttpResponse::Ok()
+                .content_type(media.mime_type.as_str())
+                .body(media.bytes.clone());
         }
         // 64 KiB with a Content-Length, and 64 KiB streamed in chunks without one.
         if path == "/media-bytes/big" {
@@ -179,6 +266,37 @@ async fn handle(
             "file_size": MEDIA_BYTES.len().to_string(),
             "id": MEDIA_ID
         })),
+        ("GET", [id]) if state.media.contains_key(*id) => {
+            let media = &state.media[*id];
+            HttpResponse::Ok().json(json!({
+                "messaging_product": "whatsapp",
+                "url": format!("{base}/media-bytes/{id}"),
+                "mime_type": media.mime_type,
+                "sha256": media.sha256,
+                "file_size": media.bytes.len(),
+                "id": id
+            }))
+        }
+        // Meta's upload: a multipart form with messaging_product, type and file.
+        ("POST", [id, "media"]) if *id == PHONE_NUMBER_ID => {
+            let field = |name: &str| recorded.form.iter().find(|p| p.name == name);
+            let product = field("messaging_product").map(|p| p.bytes.as_slice());
+            let kind = field("type").map(|p| String::from_utf8_lossy(&p.bytes).to_string());
+            let file = field("file");
+            let complete = product == Some(b"whatsapp".as_slice())
+                && file.is_some_and(|f| {
+                    !f.bytes.is_empty()
+                        && f.filename.is_some()
+                        && f.content_type.as_deref() == kind.as_deref()
+                });
+            if !complete {
+                return meta_error(100);
+            }
+            state.uploads += 1;
+            HttpResponse::Ok().json(
+                json!({"id": format!("{}", 4_490_000_000_000_000u64 + u64::from(state.uploads))}),
+            )
+        }
         ("POST", [id, "messages"]) if *id == PHONE_NUMBER_ID => {
             state.sent += 1;
             let to = recorded
@@ -250,6 +368,18 @@ impl FakeGraph {
     /// anything else is a 500); queued codes answer one call each, in order.
     pub fn fail_next(&self, code: i64) {
         self.state.lock().unwrap().failures.push_back(code);
+    }
+
+    /// Serve `bytes` as media `id` of `mime_type`, announcing `sha256` (Meta's hex digest).
+    pub fn add_media(&self, id: &str, mime_type: &str, bytes: &[u8], sha256: &str) {
+        self.state.lock().unwrap().media.insert(
+            id.to_owned(),
+            FakeMedia {
+                mime_type: mime_type.to_owned(),
+                bytes: bytes.to_vec(),
+                sha256: sha256.to_owned(),
+            },
+        );
     }
 
     /// Every request so far.

@@ -16,6 +16,8 @@ pub mod connect;
 pub mod connection;
 pub mod graph;
 pub mod inbound;
+pub mod media_fetch;
+pub mod media_send;
 pub mod payload;
 pub mod signature;
 pub mod templates;

@@ -14,8 +14,10 @@ use tokio_util::sync::CancellationToken;
 use super::connection::OpenConnection;
 use super::graph::{CloudBody, GraphClient, GraphError, OutgoingCloudMessage};
 use super::inbound::to_inbound;
+use super::media_fetch::MediaFetcher;
 use super::payload::{self, CloudEvent, DeliveryStatus};
 use super::window;
+use crate::bots::media_store::MediaStore;
 use crate::bots::transport::{
     Delivery, OutgoingMessage, SendAction, SendError, StoredAnswer, TransportEvent,
 };
@@ -58,9 +60,19 @@ impl CloudTransport {
         open: OpenConnection,
         events: mpsc::Sender<TransportEvent>,
         nudge: Arc<Notify>,
+        media: MediaStore,
     ) -> Self {
         let stop = CancellationToken::new();
         let connection = open.connection;
+        let fetcher = MediaFetcher {
+            db: db.clone(),
+            graph: graph.clone(),
+            store: media,
+            tenant_id: connection.tenant_id.clone(),
+            bot_id: connection.bot_id.clone(),
+            access_token: open.secrets.access_token.clone(),
+        };
+        tokio::spawn(fetcher.run(stop.clone()));
         let reader = Reader {
             db: db.clone(),
             tenant_id: connection.tenant_id.clone(),

@@ -6,6 +6,7 @@
 
 mod error;
 mod message;
+mod multipart;
 
 use std::time::Duration;
 
@@ -100,6 +101,11 @@ struct SendAnswer {
 
 #[derive(Deserialize)]
 struct SentMessage {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct UploadAnswer {
     id: String,
 }
 
@@ -277,6 +283,30 @@ impl GraphClient {
             sha256: answer.sha256,
             file_size,
         })
+    }
+
+    /// Upload a file for the number `phone_number_id` to send (`POST /{id}/media`, a
+    /// multipart form with `messaging_product`, `type` and `file`); answers the media id to
+    /// send it by. Check the file against Meta's limits first (`media_checks`).
+    pub async fn upload_media(
+        &self,
+        phone_number_id: &str,
+        token: &str,
+        bytes: Vec<u8>,
+        mime_type: &str,
+        filename: &str,
+    ) -> Result<String, GraphError> {
+        check_id("the phone number id", phone_number_id)?;
+        let form = multipart::Form::new(mime_type, filename, bytes)?;
+        let request = self
+            .http
+            .post(self.url(&format!("{phone_number_id}/media")))
+            // Uploads take longer than the other calls.
+            .timeout(Duration::from_secs(120))
+            .header(reqwest::header::CONTENT_TYPE, form.content_type())
+            .body(form.into_body());
+        let answer: UploadAnswer = self.call(request, token).await?;
+        Ok(answer.id)
     }
 
     /// The bytes at a media `url` from `media_url`; refuses a body over `max_bytes`
