@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::media::MessageMedia;
 use super::messages::{MessageDirection, MessageStatus};
 use super::model;
 use crate::context::Context;
@@ -24,12 +25,19 @@ pub struct RecentMessage {
     /// Meta's reason for a failed outbound message.
     pub error_title: Option<String>,
     pub created_at: NaiveDateTime,
+    /// The file the message brought, when it brought one.
+    pub media: Option<MessageMedia>,
 }
 
 impl RecentMessage {
     /// Whether the bot sent it.
     pub fn is_outbound(&self) -> bool {
         self.direction == MessageDirection::Out
+    }
+
+    /// The file to show inline (`/media/{id}`), once it is stored.
+    pub fn stored_media(&self) -> Option<&MessageMedia> {
+        self.media.as_ref().filter(|m| m.status == "stored")
     }
 
     /// The time of day it was stored (UTC), as `14:05`.
@@ -49,6 +57,7 @@ fn summary_of(kind: &str, body: &str) -> String {
 }
 
 type Row = (
+    String,
     MessageDirection,
     String,
     String,
@@ -77,6 +86,7 @@ pub async fn latest(
                 .order((messages::created_at.desc(), messages::id.desc()))
                 .limit(limit)
                 .select((
+                    messages::id,
                     messages::direction,
                     messages::contact_number,
                     messages::kind,
@@ -86,7 +96,9 @@ pub async fn latest(
                     messages::created_at,
                 ))
                 .load(conn)?;
-            let numbers: Vec<String> = rows.iter().map(|row| row.1.clone()).collect();
+            let numbers: Vec<String> = rows.iter().map(|row| row.2.clone()).collect();
+            let ids: Vec<String> = rows.iter().map(|row| row.0.clone()).collect();
+            let mut files = super::media::for_messages(conn, &bot.tenant_id, &ids)?;
             let names: Vec<(String, Option<String>)> = contacts::table
                 .filter(contacts::tenant_id.eq(&tenant_id))
                 .filter(contacts::bot_id.eq(&bot.id))
@@ -97,7 +109,7 @@ pub async fn latest(
                 .into_iter()
                 .rev()
                 .map(
-                    |(direction, contact_number, kind, body, status, error_title, created_at)| {
+                    |(id, direction, contact_number, kind, body, status, error_title, created_at)| {
                         let contact_name = names
                             .iter()
                             .find(|(number, _)| *number == contact_number)
@@ -110,6 +122,10 @@ pub async fn latest(
                             error_title,
                             created_at,
                             contact_number,
+                            media: files
+                                .iter()
+                                .position(|file| file.message_id == id)
+                                .map(|at| files.swap_remove(at)),
                         }
                     },
                 )
