@@ -650,11 +650,14 @@ async fn run_transport(
     let nudge = supervisor.nudge(&bot.id);
     // No polling: the outbox is looked at when nudged, at start, and when a retry comes due.
     let mut next_retry = Some(tokio::time::Instant::now());
+    // The provider asked the whole number to slow down: nothing is sent before then, even a
+    // reply queued meanwhile.
+    let mut paused = Pause::default();
     loop {
         tokio::select! {
             () = cancel.cancelled() => {
                 // Shutting down: send what is queued before letting go.
-                let _ = flush_outbox(supervisor, bot, transport).await;
+                let _ = flush_outbox(supervisor, bot, transport, &mut paused).await;
                 transport.close().await;
                 break RunEnd::Stop;
             }
@@ -684,11 +687,11 @@ async fn run_transport(
                     let _ = reply.send(transport.request_pair_code(&phone_number).await);
                 }
             },
-            () = nudge.notified() => match flush_outbox(supervisor, bot, transport).await {
+            () = nudge.notified() => match flush_outbox(supervisor, bot, transport, &mut paused).await {
                 Ok(next) => next_retry = next,
                 Err(refused) => break stop_for_credentials(supervisor, bot, transport, &refused).await,
             },
-            () = sleep_until(next_retry) => match flush_outbox(supervisor, bot, transport).await {
+            () = sleep_until(next_retry) => match flush_outbox(supervisor, bot, transport, &mut paused).await {
                 Ok(next) => next_retry = next,
                 Err(refused) => break stop_for_credentials(supervisor, bot, transport, &refused).await,
             },
@@ -863,13 +866,24 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
+/// Until when the provider asked the bot's whole number to stop sending.
+#[derive(Debug, Default)]
+struct Pause(Option<tokio::time::Instant>);
+
 /// Send every due outbox entry of the bot; returns when the next retry comes due, if any, or
 /// `Err` with the reason when the provider refused the bot's credentials.
 async fn flush_outbox(
     supervisor: &BotSupervisor,
     bot: &Bot,
     transport: &Transport,
+    paused: &mut Pause,
 ) -> Result<Option<tokio::time::Instant>, String> {
+    if let Some(until) = paused.0 {
+        if until > tokio::time::Instant::now() {
+            return Ok(Some(until));
+        }
+        paused.0 = None;
+    }
     let db = &supervisor.inner.db;
     let entries = match outbox::due(db, &bot.tenant_id, &bot.id, 50).await {
         Ok(entries) => entries,
@@ -900,7 +914,9 @@ async fn flush_outbox(
                     if let Err(e) = outbox::wait(db, &entry, &failure.reason, after).await {
                         tracing::error!(bot_id = %bot.id, error = %e, "could not update the outbox");
                     }
-                    return Ok(Some(tokio::time::Instant::now() + after));
+                    let until = tokio::time::Instant::now() + after;
+                    paused.0 = Some(until);
+                    return Ok(Some(until));
                 }
                 SendAction::Wait { after, .. } => {
                     waiting.insert(entry.to_number.clone(), after);

@@ -12,6 +12,7 @@ mod bot_leases;
 mod bots;
 mod cache;
 mod cloud_graph;
+mod cloud_webhooks;
 mod common;
 mod deploy_files;
 mod fake_whatsapp;

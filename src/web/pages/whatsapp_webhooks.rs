@@ -60,6 +60,9 @@ pub async fn bot_handshake(
     .await;
     match answer {
         Ok(challenge) => challenge_answer(challenge),
+        Err(WebhookError::NotFound) => {
+            json_error(StatusCode::NOT_FOUND, "not_found", "No such webhook.")
+        }
         Err(e) => {
             tracing::error!(error = %e, "could not answer Meta's handshake");
             json_error(
