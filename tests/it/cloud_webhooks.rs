@@ -747,6 +747,20 @@ async fn a_contact_is_one_contact_whether_meta_sends_the_number_the_user_id_or_b
     .await;
     let later = bot.stored("wamid.ana-2").await;
     assert_eq!(later.contact_user_id.as_deref(), Some(CUSTOMER_USER_ID));
+    assert_eq!(
+        later.contact_number, CUSTOMER,
+        "filed under the known number"
+    );
+    // The fox's first message, sent before its number was known, is filed under it too.
+    assert_eq!(first.contact_number, fox);
+    let fox_messages: Vec<String> = bot
+        .inbound()
+        .await
+        .into_iter()
+        .filter(|m| m.contact_user_id.as_deref() == Some(fox))
+        .map(|m| m.contact_number)
+        .collect();
+    assert_eq!(fox_messages, [fox_number, fox_number]);
 
     let mut contacts = bot.contacts().await;
     contacts.sort();
@@ -774,4 +788,42 @@ async fn a_delivery_stored_while_the_bot_is_stopped_is_processed_when_it_starts(
     assert_eq!(bot.sent_texts(), ["pong"]);
     assert_eq!(bot.stored("wamid.while-stopped").await.body, "ping");
     bot.all_processed().await;
+}
+
+#[actix_web::test]
+async fn a_number_known_before_its_user_id_is_joined_when_both_arrive() {
+    let bot = CloudBot::start().await;
+    let (number, user_id) = ("5511955550007", "BR.5u6V7w8X9y0Z1a2B");
+    // Known by the number alone (before Meta sent user ids), then by the user id alone (one
+    // cannot tell it is the same person yet), then both arrive together.
+    for (wamid, from, uid) in [
+        ("wamid.old-number", Some(number), None),
+        ("wamid.id-only", None, Some(user_id)),
+        ("wamid.both", Some(number), Some(user_id)),
+    ] {
+        bot.deliver(&delivery(json!({
+            "contacts": [{"profile": {"name": "Rui"}}],
+            "messages": [text_from(from, uid, wamid, "hello")]
+        })))
+        .await;
+        bot.stored(wamid).await;
+    }
+    bot.all_processed().await;
+    assert_eq!(
+        bot.deliveries().await.iter().map(|d| d.1).max(),
+        Some(0),
+        "no delivery failed"
+    );
+    assert_eq!(
+        bot.contacts().await,
+        [(number.to_owned(), Some(user_id.to_owned()))],
+        "one contact"
+    );
+    let numbers: Vec<String> = bot
+        .inbound()
+        .await
+        .into_iter()
+        .map(|m| m.contact_number)
+        .collect();
+    assert_eq!(numbers, [number, number, number], "one conversation");
 }
