@@ -866,9 +866,13 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// Until when the provider asked the bot's whole number to stop sending.
+/// Until when the provider asked the bot to stop sending: from the whole number, or to one
+/// recipient. Kept across flushes, so a reply queued meanwhile waits too.
 #[derive(Debug, Default)]
-struct Pause(Option<tokio::time::Instant>);
+struct Pause {
+    number: Option<tokio::time::Instant>,
+    recipients: HashMap<String, tokio::time::Instant>,
+}
 
 /// Send every due outbox entry of the bot; returns when the next retry comes due, if any, or
 /// `Err` with the reason when the provider refused the bot's credentials.
@@ -878,12 +882,14 @@ async fn flush_outbox(
     transport: &Transport,
     paused: &mut Pause,
 ) -> Result<Option<tokio::time::Instant>, String> {
-    if let Some(until) = paused.0 {
-        if until > tokio::time::Instant::now() {
+    let now = tokio::time::Instant::now();
+    if let Some(until) = paused.number {
+        if until > now {
             return Ok(Some(until));
         }
-        paused.0 = None;
+        paused.number = None;
     }
+    paused.recipients.retain(|_, until| *until > now);
     let db = &supervisor.inner.db;
     let entries = match outbox::due(db, &bot.tenant_id, &bot.id, 50).await {
         Ok(entries) => entries,
@@ -893,11 +899,11 @@ async fn flush_outbox(
         }
     };
     let full_batch = entries.len() == 50;
-    // Recipients the provider asked us to leave alone for a while, and until when.
-    let mut waiting: HashMap<String, Duration> = HashMap::new();
     for entry in entries {
-        if let Some(after) = waiting.get(&entry.to_number) {
-            if let Err(e) = outbox::wait(db, &entry, "waiting for this recipient", *after).await {
+        // A recipient the provider asked us to leave alone for a while.
+        if let Some(until) = paused.recipients.get(&entry.to_number) {
+            let after = until.saturating_duration_since(tokio::time::Instant::now());
+            if let Err(e) = outbox::wait(db, &entry, "waiting for this recipient", after).await {
                 tracing::error!(bot_id = %bot.id, error = %e, "could not update the outbox");
             }
             continue;
@@ -915,11 +921,13 @@ async fn flush_outbox(
                         tracing::error!(bot_id = %bot.id, error = %e, "could not update the outbox");
                     }
                     let until = tokio::time::Instant::now() + after;
-                    paused.0 = Some(until);
+                    paused.number = Some(until);
                     return Ok(Some(until));
                 }
                 SendAction::Wait { after, .. } => {
-                    waiting.insert(entry.to_number.clone(), after);
+                    paused
+                        .recipients
+                        .insert(entry.to_number.clone(), tokio::time::Instant::now() + after);
                     outbox::wait(db, &entry, &failure.reason, after).await
                 }
                 SendAction::GiveUp { code, title } => {

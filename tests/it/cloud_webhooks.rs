@@ -642,14 +642,17 @@ async fn a_refused_token_turns_the_bot_to_error_and_pauses_sending() {
     assert!(bot.outbound().await.is_empty());
     // Meta's next delivery is kept; nothing more goes to the Graph API.
     bot.deliver(&texts(&[("wamid.while-paused", "ping")])).await;
+    eventually("only the new delivery waits", async || {
+        let deliveries = bot.deliveries().await;
+        deliveries.len() == 2 && deliveries.iter().filter(|(done, _)| !done).count() == 1
+    })
+    .await;
     assert_eq!(bot.sends().len(), 1);
-    assert_eq!(
-        bot.deliveries()
+    assert!(
+        bot.inbound()
             .await
             .iter()
-            .filter(|(done, _)| !done)
-            .count(),
-        1
+            .all(|m| m.wa_message_id != "wamid.while-paused")
     );
 }
 
@@ -663,10 +666,19 @@ async fn a_throughput_limit_slows_the_whole_number() {
         bot.outbox()
             .await
             .into_iter()
-            .find(|e| e.attempts == 1 && e.last_error.is_some())
+            .find(|e| e.last_error.is_some())
     })
     .await;
     assert!(!waiting.sent);
+    assert_eq!(waiting.attempts, 0, "waiting is not a failed attempt");
+    assert!(
+        waiting
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("throughput"),
+        "{waiting:?}"
+    );
     assert!(
         waiting.next_attempt_at > refused_at + Duration::seconds(5),
         "{waiting:?}"
@@ -826,4 +838,82 @@ async fn a_number_known_before_its_user_id_is_joined_when_both_arrive() {
         .map(|m| m.contact_number)
         .collect();
     assert_eq!(numbers, [number, number, number], "one conversation");
+}
+
+#[actix_web::test]
+async fn a_pair_rate_limit_spaces_messages_to_that_customer_only() {
+    let bot = CloudBot::start().await;
+    bot.graph.fail_next(131056);
+    bot.ping("wamid.pair-1").await;
+    eventually("the reply waits", async || {
+        bot.outbox().await.iter().any(|e| e.last_error.is_some())
+    })
+    .await;
+    // The same customer writes again: that reply waits for them too.
+    bot.deliver(&texts(&[("wamid.pair-2", "!cancel")])).await;
+    eventually("the second reply queued", async || {
+        bot.outbox().await.len() == 2
+    })
+    .await;
+    // Another customer is answered at once (in the same pass that would have sent the
+    // second reply first, had it not waited).
+    let other = "5511900000077";
+    bot.deliver(&delivery(json!({
+        "contacts": [{"profile": {"name": "Lia"}, "wa_id": other}],
+        "messages": [text_from(Some(other), None, "wamid.other", "ping")]
+    })))
+    .await;
+    bot.sends_reach(2).await;
+    let second = &bot.sends()[1];
+    assert_eq!(
+        (second["to"].as_str(), second["text"]["body"].as_str()),
+        (Some(other), Some("pong"))
+    );
+    eventually("the other customer's reply recorded sent", async || {
+        bot.outbox().await.iter().any(|e| e.to == other && e.sent)
+    })
+    .await;
+    let waiting: Vec<_> = bot.outbox().await.into_iter().filter(|e| !e.sent).collect();
+    assert_eq!(waiting.len(), 2, "{waiting:?}");
+    assert!(waiting.iter().all(|e| e.to == CUSTOMER && e.attempts == 0));
+}
+
+#[actix_web::test]
+async fn a_message_out_of_retries_is_recorded_failed() {
+    let bot = CloudBot::start().await;
+    bot.ping("wamid.opens").await;
+    // A message on its last attempt, and the Graph API fails once more.
+    bot.graph.fail_next(500);
+    let (tenant_id, bot_id) = (bot.tenant_id.clone(), bot.bot_id.clone());
+    let id = bot
+        .query(move |c| {
+            let id = outbox::enqueue_in(
+                c,
+                &tenant_id.into(),
+                &bot_id.into(),
+                CUSTOMER,
+                "Your table is ready",
+            )?;
+            diesel::update(whatsdex::db::schema::outbox::table.find(&id))
+                .set(whatsdex::db::schema::outbox::attempts.eq(outbox::MAX_ATTEMPTS - 1))
+                .execute(c)?;
+            Ok(id)
+        })
+        .await;
+    bot.site
+        .state
+        .bots
+        .nudge_outbox(&bot.bot_id.as_str().into());
+    let failed = eventually_some("the message recorded failed", async || {
+        bot.outbound()
+            .await
+            .into_iter()
+            .find(|m| m.status == "failed")
+    })
+    .await;
+    assert_eq!(failed.body, "Your table is ready");
+    assert_eq!(failed.wa_message_id, format!("unsent:{id}"));
+    assert!(failed.error_title.is_some());
+    let entry = bot.outbox().await.into_iter().find(|e| e.id == id).unwrap();
+    assert_eq!(entry.attempts, outbox::MAX_ATTEMPTS);
 }
