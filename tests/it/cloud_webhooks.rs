@@ -330,6 +330,7 @@ async fn every_kind_of_message_is_stored_with_its_fields() {
     let list = cards.details()["contacts"].clone();
     assert_eq!(list.as_array().map(Vec::len), Some(2), "{list}");
     assert_eq!(list[0]["phones"][0]["wa_id"], "5511912340002");
+    assert_eq!(cards.body, "Carlos Lima", "{list}");
 
     let reaction = by_kind("MEE09AA==");
     assert_eq!(
@@ -916,4 +917,38 @@ async fn a_message_out_of_retries_is_recorded_failed() {
     assert!(failed.error_title.is_some());
     let entry = bot.outbox().await.into_iter().find(|e| e.id == id).unwrap();
     assert_eq!(entry.attempts, outbox::MAX_ATTEMPTS);
+}
+
+#[actix_web::test]
+async fn unknown_types_and_fields_never_fail_a_delivery() {
+    let bot = CloudBot::start().await;
+    bot.deliver(&fixture("unknown_fields")).await;
+    bot.deliver(&fixture("reaction_removed")).await;
+    bot.all_processed().await;
+    let stored = bot.inbound().await;
+    let kinds: Vec<(&str, &str, Value)> = stored
+        .iter()
+        .map(|m| (m.kind.as_str(), m.body.as_str(), m.details()))
+        .collect();
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
+    // A type Meta added later, and an image without its id: kept as unsupported.
+    assert_eq!(kinds[0].0, "unsupported");
+    assert_eq!(kinds[0].2["type"], "hologram");
+    assert_eq!((kinds[1].0, kinds[1].1), ("text", "Still here"));
+    assert_eq!(kinds[2].0, "unsupported");
+    assert_eq!(kinds[2].2["type"], "image");
+    // A removed reaction: no emoji.
+    assert_eq!((kinds[3].0, kinds[3].1), ("reaction", ""));
+    assert_eq!(kinds[3].2["emoji"], Value::Null);
+    let bot_id = bot.bot_id.clone();
+    let media_rows: i64 = bot
+        .query(move |c| {
+            media::table
+                .filter(media::bot_id.eq(&bot_id))
+                .count()
+                .get_result(c)
+        })
+        .await;
+    assert_eq!(media_rows, 0, "nothing to download without a media id");
+    assert_eq!(bot.deliveries().await.iter().map(|d| d.1).max(), Some(0));
 }
