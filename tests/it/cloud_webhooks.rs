@@ -952,3 +952,40 @@ async fn unknown_types_and_fields_never_fail_a_delivery() {
     assert_eq!(media_rows, 0, "nothing to download without a media id");
     assert_eq!(bot.deliveries().await.iter().map(|d| d.1).max(), Some(0));
 }
+
+#[actix_web::test]
+async fn a_delivery_acknowledged_before_a_crash_is_processed_by_the_next_process() {
+    let bot = CloudBot::start().await;
+    bot.ping("wamid.before-crash").await;
+    // The process stops; Meta's next delivery was already acknowledged (stored) by then.
+    bot.site
+        .state
+        .bots
+        .shutdown(std::time::Duration::from_secs(5))
+        .await;
+    bot.deliver(&texts(&[("wamid.during-crash", "!cancel")]))
+        .await;
+
+    // A new process on the same database starts every runnable bot.
+    let restarted =
+        whatsdex::server::prepare(bot.site.state.config.as_ref().clone(), false).unwrap();
+    assert_eq!(restarted.bots.start_all().await.unwrap(), 1);
+    bot.sends_reach(2).await;
+    assert!(bot.sent_texts()[1].starts_with(NOTHING_TO_CANCEL));
+    bot.all_processed().await;
+    let ids: Vec<String> = bot
+        .inbound()
+        .await
+        .into_iter()
+        .map(|m| m.wa_message_id)
+        .collect();
+    assert_eq!(ids, ["wamid.before-crash", "wamid.during-crash"]);
+    eventually("the bot connected again", async || {
+        bot.status().await.0 == "connected"
+    })
+    .await;
+    restarted
+        .bots
+        .shutdown(std::time::Duration::from_secs(5))
+        .await;
+}
