@@ -989,3 +989,50 @@ async fn a_delivery_acknowledged_before_a_crash_is_processed_by_the_next_process
         .shutdown(std::time::Duration::from_secs(5))
         .await;
 }
+
+#[actix_web::test]
+async fn a_large_batch_of_statuses_is_taken() {
+    let bot = CloudBot::start().await;
+    // Meta batches up to a thousand changes and documents deliveries of up to 3 MB; this one
+    // is well over actix's 256 kB default.
+    let statuses: Vec<Value> = (0..900)
+        .map(|i| {
+            json!({
+                "id": format!("wamid.HBgNNTUxMTk4NzY1MDAwMRUCABEYEkJVU0lORVNTX09VVF8w{i:06}"),
+                "status": "delivered",
+                "timestamp": "1764670201",
+                "recipient_id": CUSTOMER,
+                "recipient_user_id": CUSTOMER_USER_ID,
+                "conversation": {
+                    "id": "9f8e7d6c5b4a39281716a5b4c3d2e1f0",
+                    "expiration_timestamp": "1764756400",
+                    "origin": {"type": "service"}
+                },
+                "pricing": {
+                    "billable": false,
+                    "pricing_model": "PMP",
+                    "category": "service",
+                    "type": "free_customer_service"
+                }
+            })
+        })
+        .collect();
+    let body = delivery(json!({ "statuses": statuses }));
+    assert!(body.len() > 300 * 1024, "{}", body.len());
+    bot.deliver(&body).await;
+    assert_eq!(bot.deliveries().await.len(), 1);
+    bot.all_processed().await;
+
+    // Past Meta's 3 MB: refused before anything is read into the database.
+    let huge = vec![b' '; 3 * 1024 * 1024 + 1];
+    let app = bot.site.app().await;
+    let (status, _) = post_webhook(
+        &*app,
+        &bot.webhook_path,
+        &huge,
+        Some(&sign(APP_SECRET, &huge)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(bot.deliveries().await.len(), 1);
+}
