@@ -595,6 +595,9 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: BotId, cancel: CancellationT
                 Err(reason) => return RunEnd::Failed(reason),
             }
         }
+        // Meta refused its token (or its secrets could not be read): it stays in `error`, its
+        // outbox and deliveries kept, until the business connects the number again.
+        TransportKind::Cloud if bot.status == BotStatus::Error => return RunEnd::Stop,
         TransportKind::Cloud => {
             match connection::for_runtime(&inner.db, &inner.encryption_key, &bot.id).await {
                 Ok(Some(Ok(open))) => Transport::Cloud(CloudTransport::connect(

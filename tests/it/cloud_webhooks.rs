@@ -1036,3 +1036,33 @@ async fn a_large_batch_of_statuses_is_taken() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(bot.deliveries().await.len(), 1);
 }
+
+#[actix_web::test]
+async fn a_bot_whose_token_was_refused_stays_in_error_after_a_restart() {
+    let bot = CloudBot::start().await;
+    bot.graph.fail_next(190);
+    bot.ping("wamid.expired").await;
+    let (_, reason) = eventually_some("the bot in error", async || {
+        let status = bot.status().await;
+        (status.0 == "error").then_some(status)
+    })
+    .await;
+    bot.site
+        .state
+        .bots
+        .shutdown(std::time::Duration::from_secs(5))
+        .await;
+
+    // A new process: the bot is not run on a token Meta refused (the page would read
+    // "connected" and its replies would fail again).
+    let restarted =
+        whatsdex::server::prepare(bot.site.state.config.as_ref().clone(), false).unwrap();
+    restarted.bots.start_all().await.unwrap();
+    eventually("the bot stopped again", async || {
+        !restarted.bots.is_running(&bot.bot_id.as_str().into())
+    })
+    .await;
+    assert_eq!(bot.status().await, ("error".to_owned(), reason));
+    assert_eq!(bot.sends().len(), 1);
+    assert!(!bot.outbox().await[0].sent);
+}
