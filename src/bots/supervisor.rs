@@ -781,7 +781,19 @@ async fn handle_event(
         }
         TransportEvent::Batch { events, done } => {
             for event in events {
-                match Box::pin(handle_event(supervisor, bot, transport, event)).await {
+                let handled = match event {
+                    // A stored delivery is read again if a receipt in it could not be written
+                    // (receipts only move forward, so reading it twice is harmless).
+                    TransportEvent::Receipt {
+                        message_id,
+                        delivery,
+                    } => pipeline::record_receipt(&inner.db, bot, &message_id, delivery)
+                        .await
+                        .map(|()| true)
+                        .map_err(|e| format!("could not record a receipt: {e}")),
+                    event => Box::pin(handle_event(supervisor, bot, transport, event)).await,
+                };
+                match handled {
                     Ok(true) => {}
                     other => {
                         // The delivery stays stored and is read again after the restart.
