@@ -184,7 +184,8 @@ fn remember_contact_in(
         // A user-id-only contact is stored with the user id as its number.
         None => None,
     };
-    let (id, address, stored_user_id) = match (by_number, by_user) {
+    // Each case gives the contact to update, its address and the user id it keeps.
+    let (id, address, kept_user_id) = match (by_number, by_user) {
         (None, None) => {
             let address = message.from.clone();
             let contact = diesel::insert_into(contacts::table)
@@ -207,7 +208,11 @@ fn remember_contact_in(
                 address,
             });
         }
-        (Some(row), None) => row,
+        // Nobody else has this user id: the contact may take it.
+        (Some((id, number, stored_user_id)), None) => {
+            let kept = stored_user_id.or(user_id.map(str::to_owned));
+            (id, number, kept)
+        }
         (None, Some((id, stored_number, stored_user_id))) => {
             // Known by its user id so far, and a number arrives: the one it had so far (the
             // user id standing in, or a number it no longer uses) gives way.
@@ -240,7 +245,8 @@ fn remember_contact_in(
                 .execute(conn)?;
                 (id, stored_number, other_user)
             } else {
-                // Two people Meta once told apart (a number that changed hands): leave both.
+                // Two contacts Meta once told apart (a number that changed hands): both stay
+                // as they are, the user id with the one that has it.
                 (id, stored_number, stored_user_id)
             }
         }
@@ -249,7 +255,7 @@ fn remember_contact_in(
         .set((
             contacts::last_seen_at.eq(now),
             contacts::number.eq(&address),
-            contacts::user_id.eq(stored_user_id.as_deref().or(user_id)),
+            contacts::user_id.eq(kept_user_id),
         ))
         .execute(conn)?;
     Ok(Remembered {

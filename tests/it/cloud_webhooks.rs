@@ -1071,3 +1071,37 @@ async fn a_bot_whose_token_was_refused_stays_in_error_after_a_restart() {
     assert_eq!(bot.sends().len(), 1);
     assert!(!bot.outbox().await[0].sent);
 }
+
+#[actix_web::test]
+async fn a_user_id_seen_with_another_known_number_does_not_fail_the_delivery() {
+    let bot = CloudBot::start().await;
+    let (old_number, new_number, user_id) =
+        ("5511944440001", "5511944440002", "BR.0a1B2c3D4e5F6g7H");
+    // Someone known with their number and user id; a number known from before user ids; then
+    // the user id arrives with that second number.
+    for (wamid, from, uid) in [
+        ("wamid.moved-1", old_number, Some(user_id)),
+        ("wamid.moved-2", new_number, None),
+        ("wamid.moved-3", new_number, Some(user_id)),
+    ] {
+        bot.deliver(&delivery(json!({
+            "contacts": [{"profile": {"name": "Tomas"}}],
+            "messages": [text_from(Some(from), uid, wamid, "hello")]
+        })))
+        .await;
+        bot.stored(wamid).await;
+    }
+    bot.all_processed().await;
+    assert_eq!(
+        bot.deliveries().await.iter().map(|d| d.1).max(),
+        Some(0),
+        "no delivery failed"
+    );
+    assert_eq!(
+        bot.contacts().await,
+        [
+            (old_number.to_owned(), Some(user_id.to_owned())),
+            (new_number.to_owned(), None),
+        ]
+    );
+}
