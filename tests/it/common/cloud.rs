@@ -12,9 +12,10 @@ use diesel::prelude::*;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use whatsdex::bots::outbox as queue;
 use whatsdex::bots::transport::cloud_api::connect::{self, ConnectForm};
 use whatsdex::bots::transport::cloud_api::connection;
-use whatsdex::db::schema::{bots, contacts, messages, outbox, platform_errors};
+use whatsdex::db::schema::{bots, contacts, messages, outbox, platform_errors, webhook_deliveries};
 use whatsdex::tenants::audit::ClientInfo;
 use whatsdex::web::auth::Member;
 
@@ -29,6 +30,8 @@ pub const PLATFORM_SECRET: &str = "platform-app-secret-0123456789ab";
 pub const PLATFORM_VERIFY_TOKEN: &str = "platform-verify-token-0123456789";
 /// The token `/metrics` asks for on these sites.
 pub const METRICS_TOKEN: &str = "cloud-metrics-token-0123456789";
+/// The answer to "!cancel" with nothing to cancel (a second, distinct reply).
+pub const NOTHING_TO_CANCEL: &str = "There is nothing to cancel.";
 /// The customer who writes in the fixtures, and their business-scoped user id.
 pub const CUSTOMER: &str = "5511987650001";
 pub const CUSTOMER_USER_ID: &str = "BR.1Q2w3E4r5T6y7U8i";
@@ -283,6 +286,76 @@ async fn signed_up_with_a_bot(site: &Site) -> (String, Member) {
         .await
         .expect("a signed-in member");
     (bot_id, member)
+}
+
+/// Driving the bot as Meta and the product do.
+impl CloudBot {
+    /// Post `body` to the bot's own URL, signed with its app secret; expects 200.
+    pub async fn deliver(&self, body: &[u8]) {
+        let app = self.site.app().await;
+        let (status, answer) = post_webhook(
+            &*app,
+            &self.webhook_path,
+            body,
+            Some(&sign(APP_SECRET, body)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["received"], true);
+    }
+
+    /// The bot's stored deliveries: (processed, attempts).
+    pub async fn deliveries(&self) -> Vec<(bool, i32)> {
+        let bot_id = self.bot_id.clone();
+        self.query(move |c| {
+            webhook_deliveries::table
+                .filter(webhook_deliveries::bot_id.eq(&bot_id))
+                .select((
+                    webhook_deliveries::processed_at.is_not_null(),
+                    webhook_deliveries::attempts,
+                ))
+                .load(c)
+        })
+        .await
+    }
+
+    /// Wait until every stored delivery is processed.
+    pub async fn all_processed(&self) {
+        eventually("every delivery processed", async || {
+            let all = self.deliveries().await;
+            !all.is_empty() && all.iter().all(|(done, _)| *done)
+        })
+        .await;
+    }
+
+    /// Wait until the fake Graph API received `n` message sends.
+    pub async fn sends_reach(&self, n: usize) {
+        eventually(&format!("{n} sends at the Graph API"), async || {
+            self.sends().len() >= n
+        })
+        .await;
+        assert_eq!(self.sends().len(), n, "{:#?}", self.sends());
+    }
+
+    /// Queue `body` to the customer as the product would, and wake the sender.
+    pub async fn queue(&self, body: &'static str) -> String {
+        let (tenant_id, bot_id) = (self.tenant_id.clone(), self.bot_id.clone());
+        let id = self
+            .query(move |c| queue::enqueue_in(c, &tenant_id.into(), &bot_id.into(), CUSTOMER, body))
+            .await;
+        self.site
+            .state
+            .bots
+            .nudge_outbox(&self.bot_id.as_str().into());
+        id
+    }
+
+    /// The customer writes "ping" (`wamid`) and the bot's "pong" reaches the Graph API.
+    pub async fn ping(&self, wamid: &str) {
+        let before = self.sends().len();
+        self.deliver(&texts(&[(wamid, "ping")])).await;
+        self.sends_reach(before + 1).await;
+    }
 }
 
 /// One row of `messages`, as tests read it.
