@@ -205,30 +205,43 @@ pub async fn give_up(
                 outbox::last_error.eq(Some(&reason)),
             ))
             .execute(conn)?;
-        diesel::insert_into(messages::table)
-            .values((
-                messages::id.eq(MessageId::generate()),
-                messages::tenant_id.eq(&entry.tenant_id),
-                messages::bot_id.eq(&entry.bot_id),
-                messages::direction.eq(MessageDirection::Out),
-                // Never sent, so WhatsApp gave it no id: the outbox's stands in.
-                messages::wa_message_id.eq(format!("unsent:{}", entry.id)),
-                messages::contact_number.eq(&entry.to_number),
-                messages::body.eq(&entry.body),
-                messages::status.eq(MessageStatus::Failed),
-                messages::created_at.eq(now),
-                messages::kind.eq(entry.kind()),
-                messages::details.eq(&entry.content),
-                messages::error_code.eq(code),
-                messages::error_title.eq(Some(&reason)),
-            ))
-            .execute(conn)
-            .map(drop)
+        record_failed_in(conn, &entry, code, &reason, now)
     })
     .await
 }
 
-/// Try the entry again, not before `after` from now (the provider asked us to wait).
+/// Record the entry as an outbound message that failed for `reason`, so the business sees
+/// what did not reach whom.
+fn record_failed_in(
+    conn: &mut DbConn,
+    entry: &OutboxEntry,
+    code: Option<i64>,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(messages::table)
+        .values((
+            messages::id.eq(MessageId::generate()),
+            messages::tenant_id.eq(&entry.tenant_id),
+            messages::bot_id.eq(&entry.bot_id),
+            messages::direction.eq(MessageDirection::Out),
+            // Never sent, so WhatsApp gave it no id: the outbox's stands in.
+            messages::wa_message_id.eq(format!("unsent:{}", entry.id)),
+            messages::contact_number.eq(&entry.to_number),
+            messages::body.eq(&entry.body),
+            messages::status.eq(MessageStatus::Failed),
+            messages::created_at.eq(now),
+            messages::kind.eq(entry.kind()),
+            messages::details.eq(&entry.content),
+            messages::error_code.eq(code),
+            messages::error_title.eq(Some(reason)),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Try the entry again, not before `after` from now (the provider asked us to wait). Waiting
+/// is not a failed attempt: a number slowed down for a long while loses no message.
 pub async fn wait(
     db: &Db,
     entry: &OutboxEntry,
@@ -240,7 +253,6 @@ pub async fn wait(
     db.run_in(RowScope::tenant(entry.tenant_id.clone()), move |conn| {
         diesel::update(outbox::table.find(&entry.id))
             .set((
-                outbox::attempts.eq(entry.attempts + 1),
                 outbox::last_error.eq(Some(reason)),
                 outbox::next_attempt_at.eq(Utc::now().naive_utc() + after),
             ))
@@ -258,19 +270,24 @@ pub fn retry_at(now: NaiveDateTime, attempts: i32) -> NaiveDateTime {
     now + Duration::seconds(seconds)
 }
 
-/// Sending failed: count the attempt and schedule the next.
+/// Sending failed: count the attempt and schedule the next; the last attempt is recorded as
+/// a failed message, as a refusal is.
 pub async fn mark_failed(db: &Db, entry: &OutboxEntry, error: &str) -> Result<(), DbError> {
     let (entry, error) = (entry.clone(), error.to_owned());
     db.run_in(RowScope::tenant(entry.tenant_id.clone()), move |conn| {
+        let now = Utc::now().naive_utc();
         let attempts = entry.attempts + 1;
         diesel::update(outbox::table.find(&entry.id))
             .set((
                 outbox::attempts.eq(attempts),
-                outbox::last_error.eq(Some(error)),
-                outbox::next_attempt_at.eq(retry_at(Utc::now().naive_utc(), attempts)),
+                outbox::last_error.eq(Some(&error)),
+                outbox::next_attempt_at.eq(retry_at(now, attempts)),
             ))
-            .execute(conn)
-            .map(drop)
+            .execute(conn)?;
+        if attempts >= MAX_ATTEMPTS {
+            record_failed_in(conn, &entry, None, &error, now)?;
+        }
+        Ok(())
     })
     .await
 }

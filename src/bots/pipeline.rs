@@ -96,7 +96,13 @@ async fn store_and_route(
         if let Some(media) = &extras.media {
             super::media::expect_in(conn, &bot, &message_id, media, now)?;
         }
-        let known = remember_contact_in(conn, &bot, &message, now)?;
+        let contact = remember_contact_in(conn, &bot, &message, now)?;
+        if contact.address != message.from {
+            // Sent with the user id alone by a contact whose number is known.
+            diesel::update(messages::table.find(&message_id))
+                .set(messages::contact_number.eq(&contact.address))
+                .execute(conn)?;
+        }
         if !extras.answerable {
             return Ok((Outcome::Stored, tally));
         }
@@ -109,10 +115,10 @@ async fn store_and_route(
         }
 
         let inbound = Inbound {
-            from: &message.from,
+            from: &contact.address,
             name: message.from_name.as_deref(),
             text: &message.text,
-            first_contact: !known,
+            first_contact: !contact.known,
         };
         let routed = router::route_in(conn, &mut tally, &bot, &inbound, Utc::now(), &base_url)?;
         let counted = MessageEvent {
@@ -132,65 +138,142 @@ async fn store_and_route(
     .await
 }
 
+/// The sender as the bot's contact: whether it was known, and the address it goes by.
+struct Remembered {
+    known: bool,
+    /// The contact's number (its user id when no number is known yet): what the message is
+    /// filed under and what replies go to, whichever of the two this message carried.
+    address: String,
+}
+
+/// A contact row as the lookup reads it: id, number, user id.
+type ContactRow = (String, String, Option<String>);
+
 /// Upsert the sender as a contact of the bot, found by number or by the provider's user id
 /// (whichever the message has), filling in the one the contact lacked: a contact is never
-/// duplicated because one of the two was missing. True when the contact was known.
+/// duplicated because one of the two was missing. A contact first known by its user id alone
+/// (kept in `number`) is joined to the contact of its number once a message carries both.
 fn remember_contact_in(
     conn: &mut DbConn,
     bot: &Bot,
     message: &InboundMessage,
     now: NaiveDateTime,
-) -> QueryResult<bool> {
+) -> QueryResult<Remembered> {
     let user_id = message.extras.user_id.as_deref();
-    let mut lookup = contacts::table
-        .filter(contacts::bot_id.eq(&bot.id))
-        .into_boxed();
-    lookup = match user_id {
-        Some(user_id) => lookup.filter(
-            contacts::number
-                .eq(&message.from)
-                .or(contacts::user_id.eq(user_id)),
-        ),
-        None => lookup.filter(contacts::number.eq(&message.from)),
-    };
-    let found: Option<(String, String, Option<String>)> = lookup
-        .select((contacts::id, contacts::number, contacts::user_id))
-        .first(conn)
-        .optional()?;
-    if let Some((id, number, stored_user_id)) = found {
-        // A contact first known by its user id alone (kept in `number`) gets its number.
-        let number_now_known = stored_user_id.as_deref() == Some(number.as_str())
-            && Some(message.from.as_str()) != user_id;
-        let number = if number_now_known {
-            &message.from
-        } else {
-            &number
+    // `from` is the user id itself when Meta sent no number.
+    let number = Some(message.from.as_str()).filter(|from| Some(*from) != user_id);
+    let find =
+        |conn: &mut DbConn, by_number: bool, value: &str| -> QueryResult<Option<ContactRow>> {
+            let lookup = contacts::table
+                .filter(contacts::bot_id.eq(&bot.id))
+                .select((contacts::id, contacts::number, contacts::user_id))
+                .into_boxed();
+            let lookup = if by_number {
+                lookup.filter(contacts::number.eq(value.to_owned()))
+            } else {
+                lookup.filter(contacts::user_id.eq(value.to_owned()))
+            };
+            lookup.first(conn).optional()
         };
-        diesel::update(contacts::table.find(&id))
-            .set((
-                contacts::last_seen_at.eq(now),
-                contacts::number.eq(number),
-                contacts::user_id.eq(stored_user_id.as_deref().or(user_id)),
-            ))
-            .execute(conn)?;
-        return Ok(true);
-    }
-    let contact = diesel::insert_into(contacts::table)
-        .values((
-            contacts::id.eq(ContactId::generate()),
-            contacts::tenant_id.eq(&bot.tenant_id),
-            contacts::bot_id.eq(&bot.id),
-            contacts::number.eq(&message.from),
-            contacts::name.eq(&message.from_name),
-            contacts::user_id.eq(user_id),
-            contacts::first_seen_at.eq(now),
+    let by_number = match number {
+        Some(number) => find(conn, true, number)?,
+        None => None,
+    };
+    let by_user = match user_id {
+        Some(user_id) => find(conn, false, user_id)?,
+        // A user-id-only contact is stored with the user id as its number.
+        None => None,
+    };
+    // Each case gives the contact to update, its address and the user id it keeps.
+    let (id, address, kept_user_id) = match (by_number, by_user) {
+        (None, None) => {
+            let address = message.from.clone();
+            let contact = diesel::insert_into(contacts::table)
+                .values((
+                    contacts::id.eq(ContactId::generate()),
+                    contacts::tenant_id.eq(&bot.tenant_id),
+                    contacts::bot_id.eq(&bot.id),
+                    contacts::number.eq(&address),
+                    contacts::name.eq(&message.from_name),
+                    contacts::user_id.eq(user_id),
+                    contacts::first_seen_at.eq(now),
+                    contacts::last_seen_at.eq(now),
+                ))
+                .on_conflict((contacts::bot_id, contacts::number))
+                .do_update()
+                .set(contacts::last_seen_at.eq(now));
+            crate::on_backend!(conn, c => contact.execute(c))?;
+            return Ok(Remembered {
+                known: false,
+                address,
+            });
+        }
+        // Nobody else has this user id: the contact may take it.
+        (Some((id, number, stored_user_id)), None) => {
+            let kept = stored_user_id.or(user_id.map(str::to_owned));
+            (id, number, kept)
+        }
+        (None, Some((id, stored_number, stored_user_id))) => {
+            // Known by its user id so far, and a number arrives: the one it had so far (the
+            // user id standing in, or a number it no longer uses) gives way.
+            let address = match number {
+                Some(number) if number != stored_number => {
+                    refile_in(conn, bot, &stored_number, number)?;
+                    number.to_owned()
+                }
+                _ => stored_number,
+            };
+            (id, address, stored_user_id)
+        }
+        (Some(row), Some(other)) if row.0 == other.0 => row,
+        (Some((id, stored_number, stored_user_id)), Some((other_id, other_number, other_user))) => {
+            // The number's contact and a contact known by the user id alone are one person:
+            // the latter joins the former.
+            if other_user.as_deref() == Some(other_number.as_str()) && stored_user_id.is_none() {
+                let first_seen: NaiveDateTime = contacts::table
+                    .find(&other_id)
+                    .select(contacts::first_seen_at)
+                    .first(conn)?;
+                diesel::delete(contacts::table.find(&other_id)).execute(conn)?;
+                refile_in(conn, bot, &other_number, &stored_number)?;
+                diesel::update(
+                    contacts::table
+                        .find(&id)
+                        .filter(contacts::first_seen_at.gt(first_seen)),
+                )
+                .set(contacts::first_seen_at.eq(first_seen))
+                .execute(conn)?;
+                (id, stored_number, other_user)
+            } else {
+                // Two contacts Meta once told apart (a number that changed hands): both stay
+                // as they are, the user id with the one that has it.
+                (id, stored_number, stored_user_id)
+            }
+        }
+    };
+    diesel::update(contacts::table.find(&id))
+        .set((
             contacts::last_seen_at.eq(now),
+            contacts::number.eq(&address),
+            contacts::user_id.eq(kept_user_id),
         ))
-        .on_conflict((contacts::bot_id, contacts::number))
-        .do_update()
-        .set(contacts::last_seen_at.eq(now));
-    crate::on_backend!(conn, c => contact.execute(c))?;
-    Ok(false)
+        .execute(conn)?;
+    Ok(Remembered {
+        known: true,
+        address,
+    })
+}
+
+/// File the bot's messages with `old` (a user id standing in for a number) under `number`.
+fn refile_in(conn: &mut DbConn, bot: &Bot, old: &str, number: &str) -> QueryResult<()> {
+    diesel::update(
+        messages::table
+            .filter(messages::bot_id.eq(&bot.id))
+            .filter(messages::contact_number.eq(old)),
+    )
+    .set(messages::contact_number.eq(number))
+    .execute(conn)
+    .map(drop)
 }
 
 /// A status for an outbound message: it only moves forward, whatever order statuses

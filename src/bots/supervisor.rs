@@ -612,6 +612,9 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: BotId, cancel: CancellationT
                 Err(reason) => return RunEnd::Failed(reason),
             }
         }
+        // Meta refused its token (or its secrets could not be read): it stays in `error`, its
+        // outbox and deliveries kept, until the business connects the number again.
+        TransportKind::Cloud if bot.status == BotStatus::Error => return RunEnd::Stop,
         TransportKind::Cloud => {
             match connection::for_runtime(&inner.db, &inner.encryption_key, &bot.id).await {
                 Ok(Some(Ok(open))) => Transport::Cloud(CloudTransport::connect(
@@ -668,11 +671,14 @@ async fn run_transport(
     let nudge = supervisor.nudge(&bot.id);
     // No polling: the outbox is looked at when nudged, at start, and when a retry comes due.
     let mut next_retry = Some(tokio::time::Instant::now());
+    // The provider asked the whole number to slow down: nothing is sent before then, even a
+    // reply queued meanwhile.
+    let mut paused = Pause::default();
     loop {
         tokio::select! {
             () = cancel.cancelled() => {
                 // Shutting down: send what is queued before letting go.
-                let _ = flush_outbox(supervisor, bot, transport).await;
+                let _ = flush_outbox(supervisor, bot, transport, &mut paused).await;
                 transport.close().await;
                 break RunEnd::Stop;
             }
@@ -702,11 +708,11 @@ async fn run_transport(
                     let _ = reply.send(transport.request_pair_code(&phone_number).await);
                 }
             },
-            () = nudge.notified() => match flush_outbox(supervisor, bot, transport).await {
+            () = nudge.notified() => match flush_outbox(supervisor, bot, transport, &mut paused).await {
                 Ok(next) => next_retry = next,
                 Err(refused) => break stop_for_credentials(supervisor, bot, transport, &refused).await,
             },
-            () = sleep_until(next_retry) => match flush_outbox(supervisor, bot, transport).await {
+            () = sleep_until(next_retry) => match flush_outbox(supervisor, bot, transport, &mut paused).await {
                 Ok(next) => next_retry = next,
                 Err(refused) => break stop_for_credentials(supervisor, bot, transport, &refused).await,
             },
@@ -793,7 +799,19 @@ async fn handle_event(
         }
         TransportEvent::Batch { events, done } => {
             for event in events {
-                match Box::pin(handle_event(supervisor, bot, transport, event)).await {
+                let handled = match event {
+                    // A stored delivery is read again if a receipt in it could not be written
+                    // (receipts only move forward, so reading it twice is harmless).
+                    TransportEvent::Receipt {
+                        message_id,
+                        delivery,
+                    } => pipeline::record_receipt(&inner.db, bot, &message_id, delivery)
+                        .await
+                        .map(|()| true)
+                        .map_err(|e| format!("could not record a receipt: {e}")),
+                    event => Box::pin(handle_event(supervisor, bot, transport, event)).await,
+                };
+                match handled {
                     Ok(true) => {}
                     other => {
                         // The delivery stays stored and is read again after the restart.
@@ -881,13 +899,30 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
+/// Until when the provider asked the bot to stop sending: from the whole number, or to one
+/// recipient. Kept across flushes, so a reply queued meanwhile waits too.
+#[derive(Debug, Default)]
+struct Pause {
+    number: Option<tokio::time::Instant>,
+    recipients: HashMap<String, tokio::time::Instant>,
+}
+
 /// Send every due outbox entry of the bot; returns when the next retry comes due, if any, or
 /// `Err` with the reason when the provider refused the bot's credentials.
 async fn flush_outbox(
     supervisor: &BotSupervisor,
     bot: &Bot,
     transport: &Transport,
+    paused: &mut Pause,
 ) -> Result<Option<tokio::time::Instant>, String> {
+    let now = tokio::time::Instant::now();
+    if let Some(until) = paused.number {
+        if until > now {
+            return Ok(Some(until));
+        }
+        paused.number = None;
+    }
+    paused.recipients.retain(|_, until| *until > now);
     let db = &supervisor.inner.db;
     let entries = match outbox::due(db, &bot.tenant_id, &bot.id, 50).await {
         Ok(entries) => entries,
@@ -897,11 +932,11 @@ async fn flush_outbox(
         }
     };
     let full_batch = entries.len() == 50;
-    // Recipients the provider asked us to leave alone for a while, and until when.
-    let mut waiting: HashMap<String, Duration> = HashMap::new();
     for entry in entries {
-        if let Some(after) = waiting.get(&entry.to_number) {
-            if let Err(e) = outbox::wait(db, &entry, "waiting for this recipient", *after).await {
+        // A recipient the provider asked us to leave alone for a while.
+        if let Some(until) = paused.recipients.get(&entry.to_number) {
+            let after = until.saturating_duration_since(tokio::time::Instant::now());
+            if let Err(e) = outbox::wait(db, &entry, "waiting for this recipient", after).await {
                 tracing::error!(bot_id = %bot.id, error = %e, "could not update the outbox");
             }
             continue;
@@ -918,10 +953,14 @@ async fn flush_outbox(
                     if let Err(e) = outbox::wait(db, &entry, &failure.reason, after).await {
                         tracing::error!(bot_id = %bot.id, error = %e, "could not update the outbox");
                     }
-                    return Ok(Some(tokio::time::Instant::now() + after));
+                    let until = tokio::time::Instant::now() + after;
+                    paused.number = Some(until);
+                    return Ok(Some(until));
                 }
                 SendAction::Wait { after, .. } => {
-                    waiting.insert(entry.to_number.clone(), after);
+                    paused
+                        .recipients
+                        .insert(entry.to_number.clone(), tokio::time::Instant::now() + after);
                     outbox::wait(db, &entry, &failure.reason, after).await
                 }
                 SendAction::GiveUp { code, title } => {

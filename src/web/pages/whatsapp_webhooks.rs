@@ -23,6 +23,28 @@ pub struct Handshake {
     challenge: Option<String>,
 }
 
+/// Meta batches up to a thousand changes in one delivery and documents deliveries of up to
+/// 3 MB; actix's default limit (256 kB) would refuse the large ones, and Meta would send them
+/// again and again.
+const MAX_DELIVERY_BYTES: usize = 3 * 1024 * 1024;
+
+/// The delivery's raw bytes, up to [`MAX_DELIVERY_BYTES`].
+async fn raw_body(payload: web::Payload) -> Result<Bytes, HttpResponse> {
+    match payload.to_bytes_limited(MAX_DELIVERY_BYTES).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(e)) => Err(json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            &format!("The body could not be read: {e}"),
+        )),
+        Err(_) => Err(json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "A delivery may be at most 3 MB.",
+        )),
+    }
+}
+
 fn signature_of(req: &HttpRequest) -> Option<&str> {
     req.headers()
         .get("x-hub-signature-256")
@@ -60,6 +82,9 @@ pub async fn bot_handshake(
     .await;
     match answer {
         Ok(challenge) => challenge_answer(challenge),
+        Err(WebhookError::NotFound) => {
+            json_error(StatusCode::NOT_FOUND, "not_found", "No such webhook.")
+        }
         Err(e) => {
             tracing::error!(error = %e, "could not answer Meta's handshake");
             json_error(
@@ -93,8 +118,12 @@ pub async fn bot_delivery(
     state: web::Data<AppState>,
     key: web::Path<String>,
     req: HttpRequest,
-    body: Bytes,
+    payload: web::Payload,
 ) -> HttpResponse {
+    let body = match raw_body(payload).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
     let stored = webhook::receive_for_bot(
         &state.db,
         &state.encryption_key,
@@ -110,10 +139,14 @@ pub async fn bot_delivery(
 pub async fn platform_delivery(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Bytes,
+    payload: web::Payload,
 ) -> HttpResponse {
     let Some(app) = &state.config.meta_app else {
         return not_configured();
+    };
+    let body = match raw_body(payload).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
     let stored = webhook::receive_for_platform(
         &state.db,

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod cloud;
 pub mod graph;
 pub mod smtp;
 pub mod stripe;

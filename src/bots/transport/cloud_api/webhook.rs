@@ -100,7 +100,8 @@ fn phone_number_id_of(event: &payload::CloudEvent) -> &str {
     }
 }
 
-/// Meta's verify handshake for a bot's own URL: the challenge to echo, or `None` (403).
+/// Meta's verify handshake for a bot's own URL: the challenge to echo, or `None` for a wrong
+/// token (403); `NotFound` when no bot has this URL (404, as for a delivery).
 pub async fn handshake_for_bot(
     db: &Db,
     key: &EncryptionKey,
@@ -108,10 +109,10 @@ pub async fn handshake_for_bot(
     mode: Option<&str>,
     token: Option<&str>,
     challenge: Option<&str>,
-) -> Result<Option<String>, DbError> {
-    let Some(open) = connection::by_webhook_key(db, key, webhook_key).await? else {
-        return Ok(None);
-    };
+) -> Result<Option<String>, WebhookError> {
+    let open = connection::by_webhook_key(db, key, webhook_key)
+        .await?
+        .ok_or(WebhookError::NotFound)?;
     Ok(signature::handshake(
         mode,
         token,
