@@ -117,7 +117,11 @@ async fn main() -> anyhow::Result<()> {
 
     let dir = tempfile::tempdir()?;
     let data_dir = dir.path().display().to_string();
-    let database_url = arg(&args, "database-url", &format!("sqlite://{data_dir}/bench.db"));
+    let database_url = arg(
+        &args,
+        "database-url",
+        &format!("sqlite://{data_dir}/bench.db"),
+    );
     let migration_url = arg(&args, "migration-url", &database_url);
     let backend = if database_url.starts_with("postgres") {
         "PostgreSQL"

@@ -109,7 +109,16 @@ pub async fn latest(
                 .into_iter()
                 .rev()
                 .map(
-                    |(id, direction, contact_number, kind, body, status, error_title, created_at)| {
+                    |(
+                        id,
+                        direction,
+                        contact_number,
+                        kind,
+                        body,
+                        status,
+                        error_title,
+                        created_at,
+                    )| {
                         let contact_name = names
                             .iter()
                             .find(|(number, _)| *number == contact_number)
