@@ -550,3 +550,45 @@ async fn a_delivery_acknowledged_before_a_crash_is_processed_by_the_next_process
         .shutdown(std::time::Duration::from_secs(5))
         .await;
 }
+
+#[actix_web::test]
+async fn deliveries_processed_days_ago_are_pruned_when_the_bot_starts() {
+    use whatsdex::db::schema::webhook_deliveries;
+    let bot = CloudBot::start().await;
+    bot.ping("wamid.recent").await;
+    bot.all_processed().await;
+    // One delivery processed four days ago, as if the bot had run all along.
+    let (tenant_id, bot_id) = (bot.tenant_id.clone(), bot.bot_id.clone());
+    bot.query(move |c| {
+        let long_ago = chrono::Utc::now().naive_utc() - chrono::Duration::days(4);
+        diesel::insert_into(webhook_deliveries::table)
+            .values((
+                webhook_deliveries::id.eq("old-delivery"),
+                webhook_deliveries::tenant_id.eq(&tenant_id),
+                webhook_deliveries::bot_id.eq(&bot_id),
+                webhook_deliveries::body.eq(b"{}".to_vec()),
+                webhook_deliveries::received_at.eq(long_ago),
+                webhook_deliveries::processed_at.eq(Some(long_ago)),
+            ))
+            .execute(c)
+    })
+    .await;
+    assert_eq!(bot.deliveries().await.len(), 2);
+
+    let id = bot.bot_id.as_str().into();
+    bot.site.state.bots.stop(&id).await;
+    bot.site.state.bots.ensure_running(&id);
+    eventually(
+        "the old delivery is pruned, the recent one kept",
+        async || bot.deliveries().await.len() == 1,
+    )
+    .await;
+    let kept: Vec<String> = bot
+        .query(|c| {
+            webhook_deliveries::table
+                .select(webhook_deliveries::id)
+                .load(c)
+        })
+        .await;
+    assert!(!kept.contains(&"old-delivery".to_owned()));
+}

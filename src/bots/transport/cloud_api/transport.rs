@@ -33,6 +33,10 @@ const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// A delivery that failed this often is set aside (kept, with its error) so that it cannot
 /// stop the deliveries behind it forever.
 const MAX_DELIVERY_ATTEMPTS: i32 = 5;
+/// Processed deliveries are kept this many days (to look into), then deleted.
+const KEEP_PROCESSED_DAYS: i64 = 3;
+/// How often a bot's old deliveries are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// Deliveries read at a time.
 const BATCH: i64 = 32;
 /// Meta says the number sends too fast (130429): pause all sending this long.
@@ -197,7 +201,14 @@ impl Reader {
         if verified && !self.announce().await {
             return;
         }
+        let mut next_prune = tokio::time::Instant::now();
         loop {
+            if tokio::time::Instant::now() >= next_prune {
+                next_prune += PRUNE_EVERY;
+                if let Err(e) = self.prune().await {
+                    tracing::warn!(bot_id = %self.bot_id, error = %e, "could not prune webhook deliveries");
+                }
+            }
             let wait = match self.process_pending(&stop).await {
                 Ok(()) => LOOK_EVERY,
                 Err(Stop) => return,
@@ -229,11 +240,30 @@ impl Reader {
             if pending.is_empty() {
                 return Ok(());
             }
+            // Stored deliveries are marked processed together, in one write per batch: one
+            // marked late is only read again, and its messages are stored once by their ids.
+            let mut processed = Vec::with_capacity(pending.len());
+            let mut halted = None;
             for delivery in pending {
                 if stop.is_cancelled() {
-                    return Err(Stop);
+                    halted = Some(Stop);
+                    break;
                 }
-                self.process(delivery).await?;
+                let id = delivery.id.clone();
+                match self.process(delivery).await {
+                    Ok(()) => processed.push(id),
+                    Err(halt) => {
+                        halted = Some(halt);
+                        break;
+                    }
+                }
+            }
+            if let Err(e) = self.finish_all(processed).await {
+                tracing::warn!(bot_id = %self.bot_id, error = %e, "could not mark webhook deliveries processed");
+                return Err(Later);
+            }
+            if let Some(halt) = halted {
+                return Err(halt);
             }
         }
     }
@@ -255,7 +285,7 @@ impl Reader {
             answer.await.unwrap_or(false)
         };
         let result = if stored {
-            self.finish(&delivery.id, None).await
+            Ok(())
         } else if delivery.attempts + 1 >= MAX_DELIVERY_ATTEMPTS {
             tracing::error!(bot_id = %self.bot_id, delivery = %delivery.id, "a webhook delivery failed too often; set aside");
             self.finish(&delivery.id, Some("set aside after repeated failures"))
@@ -308,6 +338,39 @@ impl Reader {
                     ))
                     .execute(conn)
                     .map(drop)
+            })
+            .await
+    }
+
+    async fn finish_all(&self, ids: Vec<String>) -> Result<(), DbError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.db
+            .run_in(RowScope::tenant(self.tenant_id.clone()), move |conn| {
+                diesel::update(
+                    webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)),
+                )
+                .set(webhook_deliveries::processed_at.eq(Some(Utc::now().naive_utc())))
+                .execute(conn)
+                .map(drop)
+            })
+            .await
+    }
+
+    /// Forget deliveries processed long ago: their messages are stored; the raw bodies were
+    /// only kept until then.
+    async fn prune(&self) -> Result<usize, DbError> {
+        let bot_id = self.bot_id.clone();
+        let before = Utc::now().naive_utc() - chrono::Duration::days(KEEP_PROCESSED_DAYS);
+        self.db
+            .run_in(RowScope::tenant(self.tenant_id.clone()), move |conn| {
+                diesel::delete(
+                    webhook_deliveries::table
+                        .filter(webhook_deliveries::bot_id.eq(&bot_id))
+                        .filter(webhook_deliveries::processed_at.lt(before)),
+                )
+                .execute(conn)
             })
             .await
     }
