@@ -128,3 +128,20 @@ async fn a_user_id_seen_with_another_known_number_does_not_fail_the_delivery() {
         ]
     );
 }
+
+#[actix_web::test]
+async fn a_customer_known_only_by_user_id_is_answered_at_that_id() {
+    let bot = CloudBot::start().await;
+    let user_id = "US.13491208655302741918";
+    bot.deliver(&delivery(json!({
+        "contacts": [{"profile": {"name": "quiet_owl"}, "user_id": user_id}],
+        "messages": [text_from(None, Some(user_id), "wamid.owl", "ping")]
+    })))
+    .await;
+    bot.sends_reach(1).await;
+    let reply = &bot.sends()[0];
+    // Meta takes a business-scoped user id in `recipient`; `to` is for phone numbers.
+    assert_eq!(reply["recipient"], user_id, "{reply}");
+    assert!(reply.get("to").is_none(), "{reply}");
+    assert_eq!(reply["type"], "text");
+}

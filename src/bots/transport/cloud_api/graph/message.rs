@@ -252,10 +252,9 @@ impl OutgoingCloudMessage {
     /// Check the message against Meta's documented limits, so a bad one fails here with a
     /// clear reason instead of at Meta.
     pub fn validate(&self) -> Result<(), GraphError> {
-        let to = self.to.strip_prefix('+').unwrap_or(&self.to);
-        if to.is_empty() || !to.chars().all(|c| c.is_ascii_digit()) {
+        if recipient_field(&self.to).is_none() {
             return Err(GraphError::NotSent(
-                "the recipient must be a phone number or WhatsApp id (digits)".into(),
+                "the recipient must be a phone number (digits) or a business-scoped user id (like US.1349…)".into(),
             ));
         }
         match &self.body {
@@ -421,12 +420,62 @@ impl OutgoingCloudMessage {
                 ("template", template)
             }
         };
+        // A phone number goes in `to`; a customer known only by Meta's business-scoped user
+        // id (one who hides their number behind a username) in `recipient`.
+        let field = recipient_field(&self.to).unwrap_or("to");
         json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
-            "to": self.to,
+            field: self.to,
             "type": kind,
             kind: content,
         })
+    }
+}
+
+/// Which field of the request names `to`: `to` for a phone number (digits, optionally after
+/// `+`), `recipient` for a business-scoped user id (a country code, a dot, then letters and
+/// digits, e.g. `US.13491208655302741918`, or `US.ENT.…` for a parent id); `None` for
+/// anything else.
+fn recipient_field(to: &str) -> Option<&'static str> {
+    let digits = to.strip_prefix('+').unwrap_or(to);
+    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+        return Some("to");
+    }
+    let (country, rest) = to.split_once('.')?;
+    let is_user_id = country.len() == 2
+        && country.chars().all(|c| c.is_ascii_uppercase())
+        && !rest.is_empty()
+        && rest.len() <= 140
+        && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '.');
+    is_user_id.then_some("recipient")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_to(to: &str) -> OutgoingCloudMessage {
+        OutgoingCloudMessage {
+            to: to.into(),
+            body: CloudBody::Text {
+                body: "Hello".into(),
+                preview_url: false,
+            },
+        }
+    }
+
+    #[test]
+    fn a_number_goes_in_to_and_a_business_scoped_user_id_in_recipient() {
+        let by_number = text_to("+447700900123").to_json();
+        assert_eq!(by_number["to"], "+447700900123");
+        assert!(by_number.get("recipient").is_none());
+        let by_user_id = text_to("US.13491208655302741918").to_json();
+        assert_eq!(by_user_id["recipient"], "US.13491208655302741918");
+        assert!(by_user_id.get("to").is_none());
+        assert!(text_to("US.ENT.11815799212886844830").validate().is_ok());
+        for bad in ["", "+", "us.123", "USA.1", "US.", "12 34", "US.12/../3"] {
+            assert!(text_to(bad).validate().is_err(), "{bad:?} must be refused");
+        }
     }
 }
