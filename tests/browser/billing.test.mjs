@@ -7,16 +7,11 @@
 // speaks Stripe's wire format), so it needs the debug binary that scripts/test builds
 // (WHATSDEX_BIN overrides the path).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startFakeStripe } from './fake-stripe.mjs';
-import { REPO_ROOT, launchBrowser, openPage, screenshot, visit } from './helpers.mjs';
+import { startOwnServer } from './own-server.mjs';
+import { launchBrowser, openPage, screenshot, visit } from './helpers.mjs';
 
-const BIN = process.env.WHATSDEX_BIN || path.join(REPO_ROOT, 'target', 'debug', 'whatsdex');
 const SECRET_KEY = 'sk_test_browser_4eC39HqLyjWDarjtT1zdp7dc';
 const WEBHOOK_SECRET = 'whsec_browser_0123456789abcdef';
 const PASSWORD = 'violet kettle harbour 1987';
@@ -25,37 +20,9 @@ const NAV_TIMEOUT = 30_000;
 
 let base; // the app
 let stripe; // the fake
-let server; // the child process
-let serverLog = '';
-let dataDir;
+let server; // the app's own process
 let browser;
 let session;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealth(url) {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`whatsdex serve exited:\n${serverLog.slice(-3000)}`);
-    try {
-      const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2_000) });
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`whatsdex serve did not become ready:\n${serverLog.slice(-3000)}`);
-}
 
 /** Click a submit button and wait for the navigation that follows. */
 async function submit(page, button) {
@@ -67,22 +34,12 @@ async function submit(page, button) {
 }
 
 before(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   stripe = await startFakeStripe({
     secretKey: SECRET_KEY,
     webhookSecret: WEBHOOK_SECRET,
     webhookUrl: () => `${base}/webhooks/stripe`,
   });
-  dataDir = await mkdtemp(path.join(tmpdir(), 'whatsdex-billing-'));
-  const env = { ...process.env };
-  for (const name of ['DATABASE_URL', 'MIGRATION_DATABASE_URL', 'REDIS_URL']) delete env[name];
-  Object.assign(env, {
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    APP_BASE_URL: base,
-    LOG_FORMAT: 'json',
+  server = await startOwnServer('billing', {
     TRIAL_DAYS: '0',
     STRIPE_SECRET_KEY: SECRET_KEY,
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
@@ -91,22 +48,15 @@ before(async () => {
     STRIPE_PRICE_PRO: 'price_pro_browser',
     STRIPE_PRICE_BUSINESS: 'price_business_browser',
   });
-  server = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stdout.on('data', (d) => (serverLog += d));
-  server.stderr.on('data', (d) => (serverLog += d));
-  await waitForHealth(base);
+  base = server.base;
   browser = await launchBrowser();
   session = await openPage(browser.context, { origin: base });
 });
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
+  await server?.stop();
   await stripe?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('billing: hit the free limit, upgrade through Stripe, use the new limit', () => {

@@ -9,18 +9,13 @@
 // This test runs its own `whatsdex serve` (META_GRAPH_URL pointed at tests/browser/
 // fake-graph.mjs), so it needs the debug binary (WHATSDEX_BIN overrides the path).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startFakeGraph } from './fake-graph.mjs';
+import { startOwnServer } from './own-server.mjs';
 import {
   MOBILE,
-  REPO_ROOT,
   clickAndWait,
   launchBrowser,
   openPage,
@@ -29,7 +24,6 @@ import {
   visit,
 } from './helpers.mjs';
 
-const BIN = process.env.WHATSDEX_BIN || path.join(REPO_ROOT, 'target', 'debug', 'whatsdex');
 const TOKEN = 'EAAGbrowserTOKENpermanent0123456789';
 const APP_SECRET = 'f1e2d3c4b5a6978899aabbccddeeff00';
 const PHONE_NUMBER_ID = '106540352242922';
@@ -43,40 +37,12 @@ const AXE_PATH = require.resolve('axe-core/axe.min.js');
 
 let base; // the app
 let graph; // the fake Graph API
-let server; // the child process
-let serverLog = '';
-let dataDir;
+let server; // the app's own process
 let browser;
 let session;
 let pairUrl;
 let webhookUrl;
 let verifyToken;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealth(url) {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`whatsdex serve exited:\n${serverLog.slice(-3000)}`);
-    try {
-      const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2_000) });
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`whatsdex serve did not become ready:\n${serverLog.slice(-3000)}`);
-}
 
 /** A Meta delivery with one text message from the customer, as Meta's reference shows it. */
 function delivery(text) {
@@ -131,36 +97,17 @@ async function axeFindings(page) {
 }
 
 before(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   graph = await startFakeGraph({ token: TOKEN, phoneNumberId: PHONE_NUMBER_ID, wabaId: WABA_ID });
-  dataDir = await mkdtemp(path.join(tmpdir(), 'whatsdex-cloud-'));
-  const env = { ...process.env };
-  for (const name of ['DATABASE_URL', 'MIGRATION_DATABASE_URL', 'REDIS_URL']) delete env[name];
-  Object.assign(env, {
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    APP_BASE_URL: base,
-    LOG_FORMAT: 'json',
-    META_GRAPH_URL: graph.url,
-  });
-  server = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stdout.on('data', (d) => (serverLog += d));
-  server.stderr.on('data', (d) => (serverLog += d));
-  await waitForHealth(base);
+  server = await startOwnServer('cloud', { META_GRAPH_URL: graph.url });
+  base = server.base;
   browser = await launchBrowser();
   session = await openPage(browser.context, { origin: base });
 });
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
+  await server?.stop();
   await graph?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('cloud api: connect a bot, Meta verifies it, a customer is answered', () => {
