@@ -8,7 +8,7 @@
 //! in the outbox, counted from the first request until the last delivery is processed.
 //!
 //! cargo run --release --example cloud_bench -- [--rates 250,500,1000] [--seconds 10]
-//!     [--bots 10] [--database-url postgres://APP@…/DB --migration-url postgres://OWNER@…/DB]
+//!     [--bots 10] [--pool-size N] [--database-url postgres://APP@…/DB --migration-url postgres://OWNER@…/DB]
 //!
 //! Without `--database-url` it runs on SQLite in a temporary folder. Replies go to a minimal
 //! Graph API stand-in inside this process, which answers every send at once.
@@ -114,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     let seconds: u32 = arg(&args, "seconds", "10").parse()?;
     let bot_count: usize = arg(&args, "bots", "10").parse()?;
+    let pool_size = args.get("pool-size").cloned();
 
     let dir = tempfile::tempdir()?;
     let data_dir = dir.path().display().to_string();
@@ -130,7 +131,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let port = free_port()?;
     let base_url = format!("http://127.0.0.1:{port}");
-    let env: HashMap<&str, String> = HashMap::from([
+    let mut env: HashMap<&str, String> = HashMap::from([
         ("DATABASE_URL", database_url.clone()),
         ("MIGRATION_DATABASE_URL", migration_url),
         ("DATA_DIR", data_dir.clone()),
@@ -143,6 +144,9 @@ async fn main() -> anyhow::Result<()> {
             "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned(),
         ),
     ]);
+    if let Some(size) = pool_size {
+        env.insert("DATABASE_POOL_SIZE", size);
+    }
     let config = whatsdex::config::Config::from_lookup(|name| env.get(name).cloned())?;
     let state = whatsdex::server::prepare(config, true)?;
 

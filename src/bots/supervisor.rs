@@ -31,6 +31,10 @@ use crate::instance::Instance;
 /// The longest wait between restarts of a failing bot.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// Cloud API deliveries processed at once across this process's bots: enough to keep the
+/// database busy, few enough that a backlog leaves room to acknowledge new deliveries fast.
+const CLOUD_DELIVERIES_AT_ONCE: usize = 4;
+
 /// After a failed outbox read, look again this much later.
 const OUTBOX_READ_RETRY: Duration = Duration::from_secs(5);
 
@@ -95,6 +99,8 @@ struct Inner {
     outbox_nudges: Mutex<HashMap<BotId, Arc<Notify>>>,
     /// Nudges a Cloud API bot to read the webhook deliveries just stored.
     delivery_nudges: Mutex<HashMap<BotId, Arc<Notify>>>,
+    /// Permits for processing Cloud API deliveries, shared by all Cloud API bots here.
+    cloud_processing: Arc<tokio::sync::Semaphore>,
 }
 
 /// What Cloud API bots need from the process.
@@ -148,6 +154,7 @@ impl BotSupervisor {
                 commands: Mutex::new(HashMap::new()),
                 outbox_nudges: Mutex::new(HashMap::new()),
                 delivery_nudges: Mutex::new(HashMap::new()),
+                cloud_processing: Arc::new(tokio::sync::Semaphore::new(CLOUD_DELIVERIES_AT_ONCE)),
             }),
         }
     }
@@ -624,6 +631,7 @@ async fn run_bot(supervisor: BotSupervisor, bot_id: BotId, cancel: CancellationT
                     events_tx,
                     nudge_of(&inner.delivery_nudges, &bot.id),
                     inner.media.clone(),
+                    inner.cloud_processing.clone(),
                 )),
                 // Nothing to run until the business connects the number (again).
                 Ok(None) => return RunEnd::Stop,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use diesel::prelude::*;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::connection::OpenConnection;
@@ -65,6 +65,7 @@ impl CloudTransport {
         events: mpsc::Sender<TransportEvent>,
         nudge: Arc<Notify>,
         media: MediaStore,
+        processing: Arc<Semaphore>,
     ) -> Self {
         let stop = CancellationToken::new();
         let connection = open.connection;
@@ -84,6 +85,7 @@ impl CloudTransport {
             phone_number_id: connection.phone_number_id.clone(),
             events,
             announced: false,
+            processing,
         };
         tokio::spawn(reader.run(connection.verified_at.is_some(), nudge, stop.clone()));
         Self {
@@ -187,6 +189,10 @@ struct Reader {
     events: mpsc::Sender<TransportEvent>,
     /// Whether `Connected` was said.
     announced: bool,
+    /// Shared by every Cloud API bot of this process: how many deliveries are processed at
+    /// once, so that a backlog never takes all the CPU and connections the webhook needs to
+    /// acknowledge the next delivery in time.
+    processing: Arc<Semaphore>,
 }
 
 /// A stored delivery not yet processed.
@@ -277,6 +283,9 @@ impl Reader {
         let stored = if events.is_empty() {
             true
         } else {
+            let Ok(_permit) = self.processing.clone().acquire_owned().await else {
+                return Err(Stop);
+            };
             let (done, answer) = StoredAnswer::new();
             let batch = TransportEvent::Batch { events, done };
             if self.events.send(batch).await.is_err() {
