@@ -283,6 +283,7 @@ pub async fn record_receipt(
     bot: &Bot,
     message_id: &str,
     delivery: Delivery,
+    recipient_user_id: Option<String>,
 ) -> Result<(), DbError> {
     let (tenant_id, bot_id, wa_id) = (bot.tenant_id.clone(), bot.id.clone(), message_id.to_owned());
     db.run_in(RowScope::tenant(tenant_id), move |conn| {
@@ -302,8 +303,20 @@ pub async fn record_receipt(
             messages::error_code.eq(code),
             messages::error_title.eq(title),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+        if let Some(user_id) = recipient_user_id {
+            // Whatever the status, the recipient's user id is kept beside their number.
+            diesel::update(
+                messages::table
+                    .filter(messages::bot_id.eq(&bot_id))
+                    .filter(messages::direction.eq(MessageDirection::Out))
+                    .filter(messages::wa_message_id.eq(&wa_id))
+                    .filter(messages::contact_user_id.is_null()),
+            )
+            .set(messages::contact_user_id.eq(user_id))
+            .execute(conn)?;
+        }
+        Ok(())
     })
     .await
 }

@@ -813,10 +813,17 @@ async fn handle_event(
                     TransportEvent::Receipt {
                         message_id,
                         delivery,
-                    } => pipeline::record_receipt(&inner.db, bot, &message_id, delivery)
-                        .await
-                        .map(|()| true)
-                        .map_err(|e| format!("could not record a receipt: {e}")),
+                        recipient_user_id,
+                    } => pipeline::record_receipt(
+                        &inner.db,
+                        bot,
+                        &message_id,
+                        delivery,
+                        recipient_user_id,
+                    )
+                    .await
+                    .map(|()| true)
+                    .map_err(|e| format!("could not record a receipt: {e}")),
                     event => Box::pin(handle_event(supervisor, bot, transport, event)).await,
                 };
                 match handled {
@@ -848,8 +855,12 @@ async fn handle_event(
         TransportEvent::Receipt {
             message_id,
             delivery,
+            recipient_user_id,
         } => {
-            if let Err(e) = pipeline::record_receipt(&inner.db, bot, &message_id, delivery).await {
+            let recorded =
+                pipeline::record_receipt(&inner.db, bot, &message_id, delivery, recipient_user_id)
+                    .await;
+            if let Err(e) = recorded {
                 tracing::warn!(bot_id = %bot.id, error = %e, "could not record a receipt");
             }
         }

@@ -11,7 +11,7 @@ use whatsdex::bots::transport::cloud_api::window;
 use whatsdex::db::schema::contacts;
 
 use crate::common::cloud::{
-    CUSTOMER, CloudBot, NOTHING_TO_CANCEL, delivery, eventually, eventually_some,
+    CUSTOMER, CUSTOMER_USER_ID, CloudBot, NOTHING_TO_CANCEL, delivery, eventually, eventually_some,
     eventually_within, fixture, statuses, text_from, texts,
 };
 use crate::common::graph::{PHONE_NUMBER_ID, TOKEN};
@@ -105,6 +105,8 @@ async fn statuses_in_any_order_end_at_the_furthest_state() {
             "delivered"
         };
         assert_eq!(message.status, expected, "{order:?}");
+        // Meta's `recipient_user_id` is kept beside the number, whatever the status.
+        assert_eq!(message.contact_user_id.as_deref(), Some(CUSTOMER_USER_ID));
         if expected == "failed" {
             assert_eq!(message.error_code, Some(131047));
             assert_eq!(

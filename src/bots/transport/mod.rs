@@ -192,6 +192,9 @@ pub enum TransportEvent {
     Receipt {
         message_id: String,
         delivery: Delivery,
+        /// The recipient's business-scoped user id, when the provider names it (Meta's
+        /// `recipient_user_id`): kept with the message beside the number.
+        recipient_user_id: Option<String>,
     },
     /// Connection lost; the supervisor restarts the transport.
     Disconnected {

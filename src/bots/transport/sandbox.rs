@@ -137,6 +137,7 @@ impl SandboxTransport {
                 .send(TransportEvent::Receipt {
                     message_id,
                     delivery: Delivery::Delivered,
+                    recipient_user_id: None,
                 })
                 .await;
         });

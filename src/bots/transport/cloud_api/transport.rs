@@ -441,6 +441,7 @@ fn events_for(body: &[u8], phone_number_id: &str) -> Vec<TransportEvent> {
                 Some(TransportEvent::Receipt {
                     message_id: s.wamid,
                     delivery,
+                    recipient_user_id: s.recipient_user_id,
                 })
             }
             CloudEvent::Error(e) if e.phone_number_id == phone_number_id => {

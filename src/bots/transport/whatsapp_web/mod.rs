@@ -165,6 +165,7 @@ fn translate(event: &Event) -> Vec<TransportEvent> {
                 .map(|id| TransportEvent::Receipt {
                     message_id: id.to_string(),
                     delivery: delivery.clone(),
+                    recipient_user_id: None,
                 })
                 .collect()
         }
