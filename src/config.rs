@@ -168,6 +168,9 @@ pub struct Config {
     pub metrics_token: Option<MetricsToken>,
     /// Stripe billing and trials.
     pub billing: BillingConfig,
+    /// The S3-compatible bucket media is kept in (`MEDIA_BUCKET_URL`); under `data_dir`
+    /// when unset.
+    pub media_bucket: Option<MediaBucket>,
 }
 
 /// `2.3000.1023456789` as its three numbers.
@@ -250,6 +253,77 @@ impl MetaApp {
                 "must be set with META_VERIFY_TOKEN",
             )),
         }
+    }
+}
+
+/// An S3-compatible bucket for media: `MEDIA_BUCKET_URL=s3://bucket/optional-prefix` with the
+/// usual `AWS_*` credentials. `Debug` never shows the secret key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaBucket {
+    pub bucket: String,
+    /// Put before every key (no leading or trailing `/`); empty for none.
+    pub prefix: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    /// Another S3-compatible service (MinIO, R2, …); AWS when unset.
+    pub endpoint: Option<Url>,
+}
+
+impl MediaBucket {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+        let Some(raw) = get("MEDIA_BUCKET_URL") else {
+            return Ok(None);
+        };
+        let shape = || {
+            ConfigError::new(
+                "MEDIA_BUCKET_URL",
+                "must look like s3://bucket or s3://bucket/prefix",
+            )
+        };
+        let rest = raw.strip_prefix("s3://").ok_or_else(shape)?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        let prefix = prefix.trim_matches('/');
+        let prefix_ok = prefix.split('/').all(|part| {
+            prefix.is_empty()
+                || (!part.is_empty()
+                    && part != "."
+                    && part != ".."
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        });
+        if !bucket_ok || !prefix_ok {
+            return Err(shape());
+        }
+        let required = |name: &'static str| {
+            get(name).ok_or_else(|| ConfigError::new(name, "must be set with MEDIA_BUCKET_URL"))
+        };
+        let endpoint = get("AWS_ENDPOINT_URL")
+            .map(|raw| {
+                Url::parse(&raw)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "AWS_ENDPOINT_URL",
+                            "must be an http(s) URL, e.g. https://minio.example.com:9000",
+                        )
+                    })
+            })
+            .transpose()?;
+        Ok(Some(Self {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+            region: required("AWS_REGION")?,
+            access_key_id: required("AWS_ACCESS_KEY_ID")?,
+            secret_access_key: Secret(required("AWS_SECRET_ACCESS_KEY")?),
+            endpoint,
+        }))
     }
 }
 
@@ -603,6 +677,7 @@ impl Config {
         };
         let billing = BillingConfig::from_lookup(&get)?;
         let meta_app = MetaApp::from_lookup(&get)?;
+        let media_bucket = MediaBucket::from_lookup(&get)?;
 
         Ok(Self {
             host,
@@ -627,6 +702,7 @@ impl Config {
             meta_app,
             metrics_token,
             billing,
+            media_bucket,
         })
     }
 
@@ -856,6 +932,71 @@ mod tests {
             error_variable(&[("META_APP_SECRET", "s"), ("META_VERIFY_TOKEN", "short")]),
             "META_VERIFY_TOKEN"
         );
+    }
+
+    #[test]
+    fn media_bucket_url_names_a_bucket_and_prefix_with_aws_credentials() {
+        assert_eq!(config(&[]).unwrap().media_bucket, None);
+        let credentials = [
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI-secret"),
+            ("AWS_REGION", "eu-west-1"),
+        ];
+        let with = |url: &'static str, more: &[(&'static str, &'static str)]| {
+            let mut vars = credentials.to_vec();
+            vars.push(("MEDIA_BUCKET_URL", url));
+            vars.extend_from_slice(more);
+            vars
+        };
+        let bucket = config(&with("s3://acme-media", &[]))
+            .unwrap()
+            .media_bucket
+            .unwrap();
+        assert_eq!(bucket.bucket, "acme-media");
+        assert_eq!(bucket.prefix, "");
+        assert_eq!(bucket.region, "eu-west-1");
+        assert_eq!(bucket.access_key_id, "AKIDEXAMPLE");
+        assert_eq!(bucket.secret_access_key.expose(), "wJalrXUtnFEMI-secret");
+        assert_eq!(bucket.endpoint, None);
+        assert!(!format!("{bucket:?}").contains("wJalrXUtnFEMI"));
+
+        let minio = with(
+            "s3://acme-media/whatsdex/media/",
+            &[("AWS_ENDPOINT_URL", "http://minio.internal:9000")],
+        );
+        let bucket = config(&minio).unwrap().media_bucket.unwrap();
+        assert_eq!(bucket.prefix, "whatsdex/media");
+        assert_eq!(
+            bucket.endpoint.unwrap().as_str(),
+            "http://minio.internal:9000/"
+        );
+
+        for bad in [
+            "acme-media",
+            "https://acme-media",
+            "s3://",
+            "s3://ab",
+            "s3://Acme_Media",
+            "s3://acme-media/../x",
+            "s3://acme-media/a//b",
+            "s3://acme-media/a b",
+        ] {
+            assert_eq!(error_variable(&with(bad, &[])), "MEDIA_BUCKET_URL", "{bad}");
+        }
+        assert_eq!(
+            error_variable(&with(
+                "s3://acme-media",
+                &[("AWS_ENDPOINT_URL", "minio:9000")]
+            )),
+            "AWS_ENDPOINT_URL"
+        );
+        for missing in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
+            let vars: Vec<_> = with("s3://acme-media", &[])
+                .into_iter()
+                .filter(|(name, _)| *name != missing)
+                .collect();
+            assert_eq!(error_variable(&vars), missing);
+        }
     }
 
     #[test]

@@ -96,7 +96,10 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
         },
         CloudSettings {
             graph: GraphClient::new(config.meta_graph_url.clone()).context("META_GRAPH_URL")?,
-            media: MediaStore::under(&config.data_dir),
+            media: match &config.media_bucket {
+                None => MediaStore::under(&config.data_dir),
+                Some(bucket) => MediaStore::in_bucket(bucket).context("MEDIA_BUCKET_URL")?,
+            },
         },
     );
     let context = Context {

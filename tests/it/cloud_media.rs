@@ -29,13 +29,13 @@ const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
 const CUSTOMER: &str = "15550100200";
 
 /// A small but real PNG signature with some bytes after it.
-fn png(tag: &str) -> Vec<u8> {
+pub(crate) fn png(tag: &str) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     bytes.extend_from_slice(tag.as_bytes());
     bytes
 }
 
-fn sha_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
@@ -81,7 +81,7 @@ async fn connected_bot(site: &Site, workspace: &'static str) -> String {
 }
 
 /// Sign up `email` with `workspace` and a bot connected to the Cloud API.
-async fn owner_with_bot<S, B>(
+pub(crate) async fn owner_with_bot<S, B>(
     site: &Site,
     browser: &mut Browser<S>,
     email: &str,
@@ -150,16 +150,16 @@ async fn pending_media(
 
 /// A media row once the fetcher is done with it.
 #[derive(Debug)]
-struct Settled {
-    status: String,
-    error: Option<String>,
-    stored_path: Option<String>,
-    file_size: Option<i64>,
-    mime_type: Option<String>,
-    attempts: i32,
+pub(crate) struct Settled {
+    pub(crate) status: String,
+    pub(crate) error: Option<String>,
+    pub(crate) stored_path: Option<String>,
+    pub(crate) file_size: Option<i64>,
+    pub(crate) mime_type: Option<String>,
+    pub(crate) attempts: i32,
 }
 
-async fn settled(site: &Site, id: &str, limit: Duration) -> Settled {
+pub(crate) async fn settled(site: &Site, id: &str, limit: Duration) -> Settled {
     let started = Instant::now();
     loop {
         let id_in = id.to_owned();
@@ -235,18 +235,25 @@ fn signature(body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-#[actix_web::test]
-async fn an_image_from_a_webhook_is_kept_and_shown_only_to_its_workspace() {
-    let fake = FakeGraph::start();
-    let site = site_with(&fake);
-    let app = site.app().await;
-    let mut owner = Browser::new(app.clone());
-    let bot_id = owner_with_bot(&site, &mut owner, "ana@example.com", "Lima Bakery").await;
-    let bytes = png("receipt");
-    fake.add_media("7001", "image/png", &bytes, &sha_hex(&bytes));
-
+/// Deliver Meta's signed webhook for an image message of the bot (media `provider_id`, the
+/// fake's `bytes`) and wait for its media row; answers the row's id.
+pub(crate) async fn image_by_webhook<S, B>(
+    site: &Site,
+    app: std::rc::Rc<S>,
+    bot_id: &str,
+    provider_id: &str,
+    bytes: &[u8],
+) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
     let key: String = {
-        let bot_id = bot_id.clone();
+        let bot_id = bot_id.to_owned();
         site.query(move |c| {
             cloud_connections::table
                 .find(&bot_id)
@@ -258,19 +265,19 @@ async fn an_image_from_a_webhook_is_kept_and_shown_only_to_its_workspace() {
     // The webhook carries the hash Meta writes in base64.
     let announced = base64::Engine::encode(
         &base64::engine::general_purpose::STANDARD,
-        Sha256::digest(&bytes),
+        Sha256::digest(bytes),
     );
-    let body = image_webhook("7001", &announced);
+    let body = image_webhook(provider_id, &announced);
     let request = actix_web::test::TestRequest::post()
         .uri(&format!("/webhooks/whatsapp/{key}"))
         .insert_header((header::CONTENT_TYPE, "application/json"))
         .insert_header(("X-Hub-Signature-256", signature(&body)))
         .set_payload(body);
-    let delivered = Browser::new(app.clone()).send_request(request).await;
+    let delivered = Browser::new(app).send_request(request).await;
     assert_eq!(delivered.status, StatusCode::OK, "{}", delivered.body);
 
     let started = Instant::now();
-    let media_id = loop {
+    loop {
         let found: Option<String> = site
             .query(|c| media_rows::table.select(media_rows::id).first(c).optional())
             .await;
@@ -282,7 +289,20 @@ async fn an_image_from_a_webhook_is_kept_and_shown_only_to_its_workspace() {
             "no media row recorded"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    }
+}
+
+#[actix_web::test]
+async fn an_image_from_a_webhook_is_kept_and_shown_only_to_its_workspace() {
+    let fake = FakeGraph::start();
+    let site = site_with(&fake);
+    let app = site.app().await;
+    let mut owner = Browser::new(app.clone());
+    let bot_id = owner_with_bot(&site, &mut owner, "ana@example.com", "Lima Bakery").await;
+    let bytes = png("receipt");
+    fake.add_media("7001", "image/png", &bytes, &sha_hex(&bytes));
+
+    let media_id = image_by_webhook(&site, app.clone(), &bot_id, "7001", &bytes).await;
     let row = settled(&site, &media_id, Duration::from_secs(15)).await;
     assert_eq!(row.status, "stored", "{row:?}");
     assert_eq!(row.file_size, Some(bytes.len() as i64));

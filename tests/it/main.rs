@@ -15,6 +15,7 @@ mod cloud_connect;
 mod cloud_contacts;
 mod cloud_graph;
 mod cloud_media;
+mod cloud_media_s3;
 mod cloud_sending;
 mod cloud_templates;
 mod cloud_webhooks;

@@ -12,6 +12,7 @@
 pub mod browser;
 pub mod cloud;
 pub mod graph;
+pub mod s3;
 pub mod smtp;
 pub mod stripe;
 
