@@ -105,6 +105,7 @@ async fn media_is_kept_in_the_bucket_served_from_it_and_removed_with_its_bot_and
                 && auth.contains("Signature="),
             "{request:?}"
         );
+        assert!(request.signature_valid, "{request:?}");
         assert!(!auth.contains(SECRET_ACCESS_KEY));
         assert!(!request.path.contains(SECRET_ACCESS_KEY));
     }

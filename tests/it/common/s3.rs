@@ -1,13 +1,15 @@
 //! A local stand-in for an S3-compatible bucket over path-style URLs: it answers the calls
 //! `object_store`'s S3 client makes for media (PUT, GET and DELETE of an object, and
 //! ListObjectsV2 as S3's `ListBucketResult` XML), keeps the objects in memory, and records
-//! every request with its `Authorization` header for assertions.
+//! every request with its `Authorization` header and whether that header is a valid AWS
+//! Signature Version 4 for the test credentials (checked here from AWS's published algorithm).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 /// The bucket the fake holds; any other answers S3's `NoSuchBucket`.
@@ -24,6 +26,8 @@ pub struct Recorded {
     /// The path and query, as sent.
     pub path: String,
     pub authorization: Option<String>,
+    /// Whether `authorization` signs this very request with `SECRET_ACCESS_KEY`.
+    pub signature_valid: bool,
 }
 
 struct Object {
@@ -59,6 +63,96 @@ fn xml_escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// AWS's URI encoding: everything but `A-Z a-z 0-9 - _ . ~` as `%XX` (upper-case hex).
+fn aws_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn hmac(key: &[u8], data: &str) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    mac.update(data.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Whether the request's `Authorization` is the AWS Signature Version 4 of this request (path,
+/// query, signed headers, payload hash) with the test key, for S3 in `REGION`.
+fn signed_correctly(request: &HttpRequest, body: &[u8]) -> bool {
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let Some(auth) = header("authorization") else {
+        return false;
+    };
+    let Some(fields) = auth.strip_prefix("AWS4-HMAC-SHA256 ") else {
+        return false;
+    };
+    let field = |name: &str| {
+        fields
+            .split(',')
+            .map(str::trim)
+            .find_map(|f| f.strip_prefix(&format!("{name}=")))
+    };
+    let (Some(credential), Some(signed_headers), Some(signature)) = (
+        field("Credential"),
+        field("SignedHeaders"),
+        field("Signature"),
+    ) else {
+        return false;
+    };
+    let (Some(amz_date), Some(payload_hash)) =
+        (header("x-amz-date"), header("x-amz-content-sha256"))
+    else {
+        return false;
+    };
+    if payload_hash != "UNSIGNED-PAYLOAD" && payload_hash != hex::encode(Sha256::digest(body)) {
+        return false;
+    }
+    let date = &amz_date[..8.min(amz_date.len())];
+    let scope = format!("{date}/{REGION}/s3/aws4_request");
+    if credential != format!("{ACCESS_KEY_ID}/{scope}") {
+        return false;
+    }
+    let mut query: Vec<(String, String)> =
+        url::form_urlencoded::parse(request.query_string().as_bytes())
+            .map(|(k, v)| (aws_encode(&k), aws_encode(&v)))
+            .collect();
+    query.sort();
+    let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut canonical_headers = String::new();
+    for name in signed_headers.split(';') {
+        let Some(value) = header(name) else {
+            return false;
+        };
+        canonical_headers.push_str(&format!("{name}:{value}\n"));
+    }
+    let canonical_request = format!(
+        "{}\n{}\n{}\n{canonical_headers}\n{signed_headers}\n{payload_hash}",
+        request.method(),
+        request.uri().path(),
+        query.join("&"),
+    );
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+    );
+    let mut key = hmac(format!("AWS4{SECRET_ACCESS_KEY}").as_bytes(), date);
+    for part in [REGION, "s3", "aws4_request"] {
+        key = hmac(&key, part);
+    }
+    hex::encode(hmac(&key, &to_sign)) == signature
+}
+
 async fn handle(
     request: HttpRequest,
     body: web::Bytes,
@@ -77,6 +171,7 @@ async fn handle(
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        signature_valid: signed_correctly(&request, &body),
     });
     let path = percent_encoding::percent_decode_str(request.path())
         .decode_utf8_lossy()
