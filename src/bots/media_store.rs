@@ -12,11 +12,12 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as Key;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{ObjectStore, ObjectStoreExt, RetryConfig};
 
 use crate::config::MediaBucket;
 use crate::ids::new_id;
@@ -86,7 +87,13 @@ impl MediaStore {
             .with_access_key_id(&bucket.access_key_id)
             .with_secret_access_key(bucket.secret_access_key.expose())
             // Single DELETEs: every S3-compatible service has them, unlike the bulk POST.
-            .with_disable_bulk_delete(true);
+            .with_disable_bulk_delete(true)
+            // A page waits on a read: a few quick tries, not the crate's three minutes.
+            .with_retry(RetryConfig {
+                max_retries: 3,
+                retry_timeout: Duration::from_secs(15),
+                ..RetryConfig::default()
+            });
         if let Some(endpoint) = &bucket.endpoint {
             builder = builder
                 .with_endpoint(endpoint.as_str().trim_end_matches('/'))
