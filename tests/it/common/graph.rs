@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 /// The access token tests give the client; any other is refused with 190.
@@ -340,27 +340,8 @@ async fn handle(
 impl FakeGraph {
     /// Listen on a free local port, in a thread of its own.
     pub fn start() -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake Graph");
-        let base_url = format!("http://{}", listener.local_addr().expect("address"));
         let state = Arc::new(Mutex::new(State::default()));
-        let (shared, base) = (state.clone(), base_url.clone());
-        std::thread::spawn(move || {
-            actix_rt::System::new().block_on(async move {
-                HttpServer::new(move || {
-                    App::new()
-                        .app_data(web::Data::new(shared.clone()))
-                        .app_data(web::Data::new(base.clone()))
-                        .app_data(web::PayloadConfig::new(1 << 20))
-                        .default_service(web::to(handle))
-                })
-                .workers(1)
-                .listen(listener)
-                .expect("listen")
-                .run()
-                .await
-                .expect("fake Graph server")
-            })
-        });
+        let base_url = super::fake_server::serve("fake Graph", state.clone(), 1 << 20, handle);
         Self { base_url, state }
     }
 

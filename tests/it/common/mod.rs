@@ -11,6 +11,7 @@
 
 pub mod browser;
 pub mod cloud;
+pub mod fake_server;
 pub mod graph;
 pub mod s3;
 pub mod smtp;

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -269,26 +269,8 @@ async fn handle(
 impl FakeS3 {
     /// Listen on a free local port, in a thread of its own.
     pub fn start() -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake S3");
-        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
         let state = Arc::new(Mutex::new(State::default()));
-        let shared = state.clone();
-        std::thread::spawn(move || {
-            actix_rt::System::new().block_on(async move {
-                HttpServer::new(move || {
-                    App::new()
-                        .app_data(web::Data::new(shared.clone()))
-                        .app_data(web::PayloadConfig::new(32 << 20))
-                        .default_service(web::to(handle))
-                })
-                .workers(1)
-                .listen(listener)
-                .expect("listen")
-                .run()
-                .await
-                .expect("fake S3 server")
-            })
-        });
+        let endpoint = super::fake_server::serve("fake S3", state.clone(), 32 << 20, handle);
         Self { endpoint, state }
     }
 

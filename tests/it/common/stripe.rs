@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -140,26 +140,9 @@ async fn handle(
 impl FakeStripe {
     /// Listen on a free local port, in a thread of its own.
     pub fn start() -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake Stripe");
-        let base_url = format!("http://{}", listener.local_addr().expect("address"));
         let state = Arc::new(Mutex::new(State::default()));
-        let (shared, base) = (state.clone(), base_url.clone());
-        std::thread::spawn(move || {
-            actix_rt::System::new().block_on(async move {
-                HttpServer::new(move || {
-                    App::new()
-                        .app_data(web::Data::new(shared.clone()))
-                        .app_data(web::Data::new(base.clone()))
-                        .default_service(web::to(handle))
-                })
-                .workers(1)
-                .listen(listener)
-                .expect("listen")
-                .run()
-                .await
-                .expect("fake Stripe server")
-            })
-        });
+        // Stripe's events are small: actix's default limit.
+        let base_url = super::fake_server::serve("fake Stripe", state.clone(), 256 << 10, handle);
         Self { base_url, state }
     }
 
