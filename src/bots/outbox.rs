@@ -71,11 +71,12 @@ pub fn enqueue_content_in(
     body: &str,
     content: &str,
 ) -> QueryResult<String> {
-    let id = schedule_in(conn, tenant_id, bot_id, to, body, Utc::now().naive_utc())?;
-    diesel::update(outbox::table.find(&id))
-        .set(outbox::content.eq(Some(content)))
-        .execute(conn)?;
-    Ok(id)
+    let message = Queued {
+        to,
+        body,
+        content: Some(content),
+    };
+    insert_in(conn, tenant_id, bot_id, &message, Utc::now().naive_utc())
 }
 
 /// Queue `body` to `to`, not to be sent before `at` (a reminder), within the caller's
@@ -88,6 +89,29 @@ pub fn schedule_in(
     body: &str,
     at: NaiveDateTime,
 ) -> QueryResult<String> {
+    let message = Queued {
+        to,
+        body,
+        content: None,
+    };
+    insert_in(conn, tenant_id, bot_id, &message, at)
+}
+
+/// A message on its way into the outbox.
+struct Queued<'a> {
+    to: &'a str,
+    body: &'a str,
+    content: Option<&'a str>,
+}
+
+/// Write `message` to the outbox, due at `at` (or now, if that has passed).
+fn insert_in(
+    conn: &mut DbConn,
+    tenant_id: &TenantId,
+    bot_id: &BotId,
+    message: &Queued<'_>,
+    at: NaiveDateTime,
+) -> QueryResult<String> {
     let id = new_id();
     let now = Utc::now().naive_utc();
     diesel::insert_into(outbox::table)
@@ -95,8 +119,9 @@ pub fn schedule_in(
             outbox::id.eq(&id),
             outbox::tenant_id.eq(tenant_id),
             outbox::bot_id.eq(bot_id),
-            outbox::to_number.eq(to),
-            outbox::body.eq(body),
+            outbox::to_number.eq(message.to),
+            outbox::body.eq(message.body),
+            outbox::content.eq(message.content),
             outbox::next_attempt_at.eq(at.max(now)),
             outbox::created_at.eq(now),
         ))

@@ -848,10 +848,6 @@ async fn handle_event(
             )
             .await;
         }
-        TransportEvent::CredentialsRefused { reason } => {
-            stop_for_credentials(supervisor, bot, transport, &reason).await;
-            return Ok(false);
-        }
         TransportEvent::Receipt {
             message_id,
             delivery,

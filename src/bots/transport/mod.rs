@@ -218,10 +218,6 @@ pub enum TransportEvent {
         code: Option<i64>,
         detail: String,
     },
-    /// The provider refused the bot's credentials: the bot stops until they are renewed.
-    CredentialsRefused {
-        reason: String,
-    },
 }
 
 /// Why sending failed, and what the sender should do about it.

@@ -264,7 +264,7 @@ impl Reader {
                     }
                 }
             }
-            if let Err(e) = self.finish_all(processed).await {
+            if let Err(e) = self.finish(processed, None).await {
                 tracing::warn!(bot_id = %self.bot_id, error = %e, "could not mark webhook deliveries processed");
                 return Err(Later);
             }
@@ -293,20 +293,20 @@ impl Reader {
             }
             answer.await.unwrap_or(false)
         };
-        let result = if stored {
-            Ok(())
-        } else if delivery.attempts + 1 >= MAX_DELIVERY_ATTEMPTS {
+        if stored {
+            return Ok(());
+        }
+        let result = if delivery.attempts + 1 >= MAX_DELIVERY_ATTEMPTS {
             tracing::error!(bot_id = %self.bot_id, delivery = %delivery.id, "a webhook delivery failed too often; set aside");
-            self.finish(&delivery.id, Some("set aside after repeated failures"))
+            self.finish(vec![delivery.id], Some("set aside after repeated failures"))
                 .await
         } else {
             self.count_attempt(&delivery.id).await
         };
         if let Err(e) = result {
             tracing::warn!(bot_id = %self.bot_id, error = %e, "could not update a webhook delivery");
-            return Err(Later);
         }
-        if stored { Ok(()) } else { Err(Later) }
+        Err(Later)
     }
 
     async fn pending(&self) -> Result<Vec<Pending>, DbError> {
@@ -336,31 +336,22 @@ impl Reader {
             .collect())
     }
 
-    async fn finish(&self, id: &str, error: Option<&str>) -> Result<(), DbError> {
-        let (id, error) = (id.to_owned(), error.map(str::to_owned));
-        self.db
-            .run_in(RowScope::tenant(self.tenant_id.clone()), move |conn| {
-                diesel::update(webhook_deliveries::table.find(&id))
-                    .set((
-                        webhook_deliveries::processed_at.eq(Some(Utc::now().naive_utc())),
-                        webhook_deliveries::last_error.eq(error),
-                    ))
-                    .execute(conn)
-                    .map(drop)
-            })
-            .await
-    }
-
-    async fn finish_all(&self, ids: Vec<String>) -> Result<(), DbError> {
+    /// Mark the deliveries `ids` processed, in one write; `error` says why when they were set
+    /// aside instead.
+    async fn finish(&self, ids: Vec<String>, error: Option<&str>) -> Result<(), DbError> {
         if ids.is_empty() {
             return Ok(());
         }
+        let error = error.map(str::to_owned);
         self.db
             .run_in(RowScope::tenant(self.tenant_id.clone()), move |conn| {
                 diesel::update(
                     webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)),
                 )
-                .set(webhook_deliveries::processed_at.eq(Some(Utc::now().naive_utc())))
+                .set((
+                    webhook_deliveries::processed_at.eq(Some(Utc::now().naive_utc())),
+                    webhook_deliveries::last_error.eq(error),
+                ))
                 .execute(conn)
                 .map(drop)
             })
