@@ -159,9 +159,10 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..concurrency {
-        let (db, meter, bot_rows) = (
+        let (db, meter, live, bot_rows) = (
             state.db.clone(),
             state.bots.meter().clone(),
+            state.live.clone(),
             bot_rows.clone(),
         );
         tasks.spawn(async move {
@@ -179,8 +180,13 @@ async fn main() -> anyhow::Result<()> {
                         "hello there".into()
                     },
                 };
-                pipeline::handle_inbound(&db, &meter, bot, message, "http://localhost:8080")
-                    .await?;
+                let engine = pipeline::Engine {
+                    db: &db,
+                    meter: &meter,
+                    live: &live,
+                    base_url: "http://localhost:8080",
+                };
+                pipeline::handle_inbound(engine, bot, message).await?;
                 i += concurrency;
             }
             anyhow::Ok(())

@@ -15,6 +15,7 @@ pub const GROUND: &[&str] = &[
     "error",
     "ids",
     "instance",
+    "live",
     "mail",
     "numbers",
     "telemetry",
@@ -30,6 +31,7 @@ pub const DOMAINS: &[&str] = &[
     "tenants",
     "accounts",
     "bots",
+    "inbox",
     "onboarding",
     "admin",
 ];

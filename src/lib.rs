@@ -20,8 +20,10 @@ pub mod error;
 #[cfg(test)]
 mod floors;
 pub mod ids;
+pub mod inbox;
 pub mod instance;
 pub mod jobs;
+pub mod live;
 pub mod mail;
 pub mod numbers;
 pub mod onboarding;

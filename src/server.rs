@@ -20,6 +20,7 @@ use crate::context::Context;
 use crate::db::{self, Db, migrations};
 use crate::encryption::{self, KeyOrigin};
 use crate::instance::Instance;
+use crate::live::Live;
 use crate::mail::Mailer;
 use crate::web::{self, AppState};
 
@@ -84,32 +85,33 @@ pub fn prepare(config: Config, migrate: bool) -> anyhow::Result<AppState> {
     let instance = Instance::resolve(config.instance_id.as_deref(), &config.data_dir)
         .with_context(|| format!("cannot name this instance in {}", config.data_dir.display()))?;
     tracing::debug!(instance = instance.name(), "instance");
-    let bots = BotSupervisor::new(
-        instance,
-        db.clone(),
-        cache.clone(),
-        config.app_base_url.as_str(),
-        encryption_key.clone(),
-        WebSettings {
-            server_url: config.whatsapp_ws_url.as_ref().map(Url::to_string),
-            version: config.whatsapp_version,
+    let live = match &config.redis_url {
+        Some(url) => {
+            Live::over_redis(url.expose(), &config.redis_key_prefix).context("REDIS_URL")?
+        }
+        None => Live::in_process(),
+    };
+    let web_settings = WebSettings {
+        server_url: config.whatsapp_ws_url.as_ref().map(Url::to_string),
+        version: config.whatsapp_version,
+    };
+    let cloud = CloudSettings {
+        graph: GraphClient::new(config.meta_graph_url.clone()).context("META_GRAPH_URL")?,
+        media: match &config.media_bucket {
+            None => MediaStore::under(&config.data_dir),
+            Some(bucket) => MediaStore::in_bucket(bucket).context("MEDIA_BUCKET_URL")?,
         },
-        CloudSettings {
-            graph: GraphClient::new(config.meta_graph_url.clone()).context("META_GRAPH_URL")?,
-            media: match &config.media_bucket {
-                None => MediaStore::under(&config.data_dir),
-                Some(bucket) => MediaStore::in_bucket(bucket).context("MEDIA_BUCKET_URL")?,
-            },
-        },
-    );
+    };
     let context = Context {
         config: Arc::new(config),
         db,
         cache,
+        live,
         mailer,
         encryption_key: Arc::new(encryption_key),
         started_at,
     };
+    let bots = BotSupervisor::new(instance, &context, web_settings, cloud);
     Ok(AppState { context, bots })
 }
 

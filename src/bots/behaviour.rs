@@ -46,6 +46,48 @@ pub struct BotConfig {
     /// The ISO 4217 code prices are in (`USD`, `EUR` …).
     #[serde(default = "default_currency")]
     pub currency: String,
+    /// What a customer writes to reach a person (the whole message, any case): the thread
+    /// then waits for the team and the bot is silent for a while.
+    #[serde(default = "default_handoff_words")]
+    pub handoff_words: Vec<String>,
+    /// Minutes the bot stays silent after a person took a conversation over (or after the
+    /// team's last reply in it), unless released sooner; see [`TAKEOVER_IDLE_MINUTES`].
+    #[serde(default = "default_takeover_idle")]
+    pub takeover_idle_minutes: u32,
+    /// What a customer writes to stop broadcasts (the whole message, any case).
+    #[serde(default = "default_opt_out_words")]
+    pub opt_out_words: Vec<String>,
+    /// What a customer writes to get broadcasts again.
+    #[serde(default = "default_opt_in_words")]
+    pub opt_in_words: Vec<String>,
+}
+
+/// The default silence after a takeover: an hour without a word from the team.
+pub const DEFAULT_TAKEOVER_IDLE: u32 = 60;
+
+/// The takeover silences a workspace may choose, in minutes: five minutes to a day.
+pub const TAKEOVER_IDLE_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
+
+fn default_takeover_idle() -> u32 {
+    DEFAULT_TAKEOVER_IDLE
+}
+
+fn default_handoff_words() -> Vec<String> {
+    vec!["human".into(), "agent".into()]
+}
+
+fn default_opt_out_words() -> Vec<String> {
+    vec!["stop".into(), "unsubscribe".into()]
+}
+
+fn default_opt_in_words() -> Vec<String> {
+    vec!["start".into()]
+}
+
+/// Whether `text`, the whole message, is one of `words` (trimmed, any case).
+pub fn says_one_of(text: &str, words: &[String]) -> bool {
+    let text = text.trim();
+    !text.is_empty() && words.iter().any(|w| w.trim().eq_ignore_ascii_case(text))
 }
 
 /// The default flood limit: one message a second for a whole minute. Someone typing (even
@@ -241,6 +283,10 @@ impl Default for BotConfig {
             flows: Vec::new(),
             flood_limit: DEFAULT_FLOOD_LIMIT,
             currency: default_currency(),
+            handoff_words: default_handoff_words(),
+            takeover_idle_minutes: DEFAULT_TAKEOVER_IDLE,
+            opt_out_words: default_opt_out_words(),
+            opt_in_words: default_opt_in_words(),
         }
     }
 }

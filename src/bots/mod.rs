@@ -23,6 +23,7 @@ pub mod router;
 pub mod sandbox_phones;
 pub mod settings;
 pub mod supervisor;
+pub mod threads;
 pub mod transport;
 pub mod wording;
 

@@ -8,9 +8,11 @@ use diesel::prelude::*;
 
 use crate::analytics::rollups::{self, MessageEvent};
 use crate::bots::messages::{MessageDirection, MessageStatus};
+use crate::bots::threads;
 use crate::db::schema::{messages, outbox};
 use crate::db::{Db, DbConn, DbError, RowScope};
-use crate::ids::{BotId, MessageId, TenantId, new_id};
+use crate::ids::{BotId, TenantId, new_id};
+use crate::live::{self, Live, LiveEvent, LiveKind};
 
 /// Attempts before an entry is given up (marked failed, kept for inspection).
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -28,6 +30,8 @@ pub struct OutboxEntry {
     pub attempts: i32,
     /// A message that is more than text, as JSON; `body` is its text rendering.
     pub content: Option<String>,
+    /// The team member who wrote it (none: the bot).
+    pub author_id: Option<String>,
 }
 
 impl OutboxEntry {
@@ -75,6 +79,27 @@ pub fn enqueue_content_in(
         to,
         body,
         content: Some(content),
+        author_id: None,
+    };
+    insert_in(conn, tenant_id, bot_id, &message, Utc::now().naive_utc())
+}
+
+/// Queue a message a team member wrote in the inbox (`content` as for
+/// [`enqueue_content_in`] when it is more than text), within the caller's transaction.
+pub fn enqueue_from_team_in(
+    conn: &mut DbConn,
+    tenant_id: &TenantId,
+    bot_id: &BotId,
+    to: &str,
+    body: &str,
+    content: Option<&str>,
+    author_id: &str,
+) -> QueryResult<String> {
+    let message = Queued {
+        to,
+        body,
+        content,
+        author_id: Some(author_id),
     };
     insert_in(conn, tenant_id, bot_id, &message, Utc::now().naive_utc())
 }
@@ -93,6 +118,7 @@ pub fn schedule_in(
         to,
         body,
         content: None,
+        author_id: None,
     };
     insert_in(conn, tenant_id, bot_id, &message, at)
 }
@@ -102,6 +128,7 @@ struct Queued<'a> {
     to: &'a str,
     body: &'a str,
     content: Option<&'a str>,
+    author_id: Option<&'a str>,
 }
 
 /// Write `message` to the outbox, due at `at` (or now, if that has passed).
@@ -122,6 +149,7 @@ fn insert_in(
             outbox::to_number.eq(message.to),
             outbox::body.eq(message.body),
             outbox::content.eq(message.content),
+            outbox::author_id.eq(message.author_id),
             outbox::next_attempt_at.eq(at.max(now)),
             outbox::created_at.eq(now),
         ))
@@ -172,67 +200,108 @@ pub async fn next_retry_in(
     Ok(next.map(|at| (at - Utc::now().naive_utc()).to_std().unwrap_or_default()))
 }
 
-/// The entry went out as WhatsApp message `wa_message_id`: mark it and record the message.
-pub async fn mark_sent(db: &Db, entry: &OutboxEntry, wa_message_id: &str) -> Result<(), DbError> {
+/// The entry went out as WhatsApp message `wa_message_id`: mark it and record the message
+/// (under the entry's id, so a page showing it as "sending" replaces it in place).
+pub async fn mark_sent(
+    db: &Db,
+    live: &Live,
+    entry: &OutboxEntry,
+    wa_message_id: &str,
+) -> Result<(), DbError> {
     let (entry, wa_id) = (entry.clone(), wa_message_id.to_owned());
-    db.run_in(RowScope::tenant(entry.tenant_id.clone()), move |conn| {
-        let now = Utc::now().naive_utc();
-        diesel::update(outbox::table.find(&entry.id))
-            .set(outbox::sent_at.eq(Some(now)))
-            .execute(conn)?;
-        let queued_at: NaiveDateTime = outbox::table
-            .find(&entry.id)
-            .select(outbox::created_at)
-            .first(conn)?;
-        rollups::count_message(
-            conn,
-            &MessageEvent {
-                reply_after: Some(now - queued_at),
-                ..MessageEvent::outbound(&entry.tenant_id, &entry.bot_id, now)
-            },
-        )?;
-        diesel::insert_into(messages::table)
-            .values((
-                messages::id.eq(MessageId::generate()),
-                messages::tenant_id.eq(&entry.tenant_id),
-                messages::bot_id.eq(&entry.bot_id),
-                messages::direction.eq(MessageDirection::Out),
-                messages::wa_message_id.eq(&wa_id),
-                messages::contact_number.eq(&entry.to_number),
-                messages::body.eq(&entry.body),
-                messages::status.eq(MessageStatus::Sent),
-                messages::created_at.eq(now),
-                messages::kind.eq(entry.kind()),
-                messages::details.eq(&entry.content),
-            ))
-            .execute(conn)
-            .map(drop)
-    })
-    .await?;
+    let events = db
+        .run_in(RowScope::tenant(entry.tenant_id.clone()), move |conn| {
+            let now = Utc::now().naive_utc();
+            diesel::update(outbox::table.find(&entry.id))
+                .set(outbox::sent_at.eq(Some(now)))
+                .execute(conn)?;
+            let queued_at: NaiveDateTime = outbox::table
+                .find(&entry.id)
+                .select(outbox::created_at)
+                .first(conn)?;
+            rollups::count_message(
+                conn,
+                &MessageEvent {
+                    reply_after: Some(now - queued_at),
+                    ..MessageEvent::outbound(&entry.tenant_id, &entry.bot_id, now)
+                },
+            )?;
+            diesel::insert_into(messages::table)
+                .values((
+                    messages::id.eq(&entry.id),
+                    messages::tenant_id.eq(&entry.tenant_id),
+                    messages::bot_id.eq(&entry.bot_id),
+                    messages::direction.eq(MessageDirection::Out),
+                    messages::wa_message_id.eq(&wa_id),
+                    messages::contact_number.eq(&entry.to_number),
+                    messages::body.eq(&entry.body),
+                    messages::status.eq(MessageStatus::Sent),
+                    messages::created_at.eq(now),
+                    messages::kind.eq(entry.kind()),
+                    messages::details.eq(&entry.content),
+                    messages::author_id.eq(&entry.author_id),
+                ))
+                .execute(conn)?;
+            recorded_in(conn, &entry, now)
+        })
+        .await?;
+    live.publish(events).await;
     crate::telemetry::metrics::message_sent();
     Ok(())
+}
+
+/// The entry is now a message in its thread: bring the thread up and tell its pages.
+fn recorded_in(
+    conn: &mut DbConn,
+    entry: &OutboxEntry,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<LiveEvent>> {
+    let preview = threads::preview_of(&entry.kind(), &entry.body);
+    let by_team = entry.author_id.is_some();
+    let thread = threads::on_outbound_in(
+        conn,
+        &entry.bot_id,
+        &entry.to_number,
+        &preview,
+        by_team,
+        now,
+    )?;
+    match thread {
+        Some(thread) => Ok(vec![live::append_in(
+            conn,
+            &entry.tenant_id,
+            &thread,
+            LiveKind::Message,
+            &entry.id,
+        )?]),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The entry will never go (the provider refused it for good): stop trying, and record it
 /// as a failed message with the reason, so the business sees what did not reach whom.
 pub async fn give_up(
     db: &Db,
+    live: &Live,
     entry: &OutboxEntry,
     code: Option<i64>,
     reason: &str,
 ) -> Result<(), DbError> {
     let (entry, reason) = (entry.clone(), reason.to_owned());
-    db.run_in(RowScope::tenant(entry.tenant_id.clone()), move |conn| {
-        let now = Utc::now().naive_utc();
-        diesel::update(outbox::table.find(&entry.id))
-            .set((
-                outbox::attempts.eq(MAX_ATTEMPTS),
-                outbox::last_error.eq(Some(&reason)),
-            ))
-            .execute(conn)?;
-        record_failed_in(conn, &entry, code, &reason, now)
-    })
-    .await
+    let events = db
+        .run_in(RowScope::tenant(entry.tenant_id.clone()), move |conn| {
+            let now = Utc::now().naive_utc();
+            diesel::update(outbox::table.find(&entry.id))
+                .set((
+                    outbox::attempts.eq(MAX_ATTEMPTS),
+                    outbox::last_error.eq(Some(&reason)),
+                ))
+                .execute(conn)?;
+            record_failed_in(conn, &entry, code, &reason, now)
+        })
+        .await?;
+    live.publish(events).await;
+    Ok(())
 }
 
 /// Record the entry as an outbound message that failed for `reason`, so the business sees
@@ -243,10 +312,10 @@ fn record_failed_in(
     code: Option<i64>,
     reason: &str,
     now: NaiveDateTime,
-) -> QueryResult<()> {
+) -> QueryResult<Vec<LiveEvent>> {
     diesel::insert_into(messages::table)
         .values((
-            messages::id.eq(MessageId::generate()),
+            messages::id.eq(&entry.id),
             messages::tenant_id.eq(&entry.tenant_id),
             messages::bot_id.eq(&entry.bot_id),
             messages::direction.eq(MessageDirection::Out),
@@ -260,9 +329,10 @@ fn record_failed_in(
             messages::details.eq(&entry.content),
             messages::error_code.eq(code),
             messages::error_title.eq(Some(reason)),
+            messages::author_id.eq(&entry.author_id),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    recorded_in(conn, entry, now)
 }
 
 /// Try the entry again, not before `after` from now (the provider asked us to wait). Waiting
@@ -297,24 +367,32 @@ pub fn retry_at(now: NaiveDateTime, attempts: i32) -> NaiveDateTime {
 
 /// Sending failed: count the attempt and schedule the next; the last attempt is recorded as
 /// a failed message, as a refusal is.
-pub async fn mark_failed(db: &Db, entry: &OutboxEntry, error: &str) -> Result<(), DbError> {
+pub async fn mark_failed(
+    db: &Db,
+    live: &Live,
+    entry: &OutboxEntry,
+    error: &str,
+) -> Result<(), DbError> {
     let (entry, error) = (entry.clone(), error.to_owned());
-    db.run_in(RowScope::tenant(entry.tenant_id.clone()), move |conn| {
-        let now = Utc::now().naive_utc();
-        let attempts = entry.attempts + 1;
-        diesel::update(outbox::table.find(&entry.id))
-            .set((
-                outbox::attempts.eq(attempts),
-                outbox::last_error.eq(Some(&error)),
-                outbox::next_attempt_at.eq(retry_at(now, attempts)),
-            ))
-            .execute(conn)?;
-        if attempts >= MAX_ATTEMPTS {
-            record_failed_in(conn, &entry, None, &error, now)?;
-        }
-        Ok(())
-    })
-    .await
+    let events = db
+        .run_in(RowScope::tenant(entry.tenant_id.clone()), move |conn| {
+            let now = Utc::now().naive_utc();
+            let attempts = entry.attempts + 1;
+            diesel::update(outbox::table.find(&entry.id))
+                .set((
+                    outbox::attempts.eq(attempts),
+                    outbox::last_error.eq(Some(&error)),
+                    outbox::next_attempt_at.eq(retry_at(now, attempts)),
+                ))
+                .execute(conn)?;
+            if attempts >= MAX_ATTEMPTS {
+                return record_failed_in(conn, &entry, None, &error, now);
+            }
+            Ok(Vec::new())
+        })
+        .await?;
+    live.publish(events).await;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::model::Bot;
+use super::model::{self, Bot};
 use super::outbox;
 use super::router::{self, Inbound};
+use super::threads;
 use super::transport::{Delivery, InboundMessage};
 use crate::analytics::rollups::{self, MessageEvent};
 use crate::billing::entitlements::{self, Action};
@@ -15,6 +16,7 @@ use crate::bots::messages::{MessageDirection, MessageStatus};
 use crate::db::schema::{contacts, messages};
 use crate::db::{Db, DbConn, DbError, RowScope};
 use crate::ids::{ContactId, MessageId};
+use crate::live::{self, Live, LiveEvent, LiveKind};
 
 /// What the pipeline did with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,22 +29,32 @@ pub enum Outcome {
     Replied(String),
 }
 
-/// Take one inbound message through the pipeline (counted and timed for `/metrics`); its
-/// usage is metered by `meter`. `base_url` makes links in replies (the upgrade page) absolute.
+/// What the pipeline needs besides the database: how usage is counted (`meter`), where
+/// committed changes are announced to open pages (`live`), and the site's address, which makes
+/// links in replies (the upgrade page) absolute.
+#[derive(Clone, Copy)]
+pub struct Engine<'a> {
+    pub db: &'a Db,
+    pub meter: &'a Meter,
+    pub live: &'a Live,
+    pub base_url: &'a str,
+}
+
+/// Take one inbound message through the pipeline (counted and timed for `/metrics`).
 pub async fn handle_inbound(
-    db: &Db,
-    meter: &Meter,
+    engine: Engine<'_>,
     bot: &Bot,
     message: InboundMessage,
-    base_url: &str,
 ) -> Result<Outcome, DbError> {
     let started = std::time::Instant::now();
     let message = message.cleaned();
-    let tally = meter.open(&bot.tenant_id).await;
-    let outcome = match store_and_route(db, tally, bot, message, base_url).await {
-        Ok((outcome, tally)) => {
-            // Committed: only now do the units it took count.
+    let db = engine.db;
+    let tally = engine.meter.open(&bot.tenant_id).await;
+    let outcome = match store_and_route(db, tally, bot, message, engine.base_url).await {
+        Ok((outcome, tally, events)) => {
+            // Committed: only now do the units it took count, and pages hear of it.
             tally.commit(db).await;
+            engine.live.publish(events).await;
             Ok(outcome)
         }
         Err(e) => Err(e),
@@ -54,14 +66,15 @@ pub async fn handle_inbound(
     outcome
 }
 
-/// The pipeline's one transaction; hands the tally back for [`Tally::commit`].
+/// The pipeline's one transaction; hands the tally back for [`Tally::commit`], and the live
+/// events it wrote for [`Live::publish`].
 async fn store_and_route(
     db: &Db,
     mut tally: Tally,
     bot: &Bot,
     message: InboundMessage,
     base_url: &str,
-) -> Result<(Outcome, Tally), DbError> {
+) -> Result<(Outcome, Tally, Vec<LiveEvent>), DbError> {
     let bot = bot.clone();
     let base_url = base_url.to_owned();
     db.run_in(RowScope::tenant(bot.tenant_id.clone()), move |conn| {
@@ -91,7 +104,7 @@ async fn store_and_route(
             ))
             .do_nothing();
         if crate::on_backend!(conn, c => insert.execute(c))? == 0 {
-            return Ok((Outcome::Duplicate, tally));
+            return Ok((Outcome::Duplicate, tally, Vec::new()));
         }
         if let Some(media) = &extras.media {
             super::media::expect_in(conn, &bot, &message_id, media, now)?;
@@ -103,15 +116,33 @@ async fn store_and_route(
                 .set(messages::contact_number.eq(&contact.address))
                 .execute(conn)?;
         }
+        // The inbox's thread, for every contact but the bot's owner (who talks to the bot,
+        // not to the business).
+        let mut events = Vec::new();
+        let thread = if model::is_owner_in(conn, &bot.id, &contact.address)? {
+            None
+        } else {
+            let preview = threads::preview_of(extras.kind, &message.text);
+            let landed =
+                threads::on_inbound_in(conn, &bot.tenant_id, &bot.id, &contact.id, &preview, now)?;
+            events.push(live::append_in(
+                conn,
+                &bot.tenant_id,
+                &landed.thread_id,
+                LiveKind::Message,
+                &message_id,
+            )?);
+            Some(landed)
+        };
         if !extras.answerable {
-            return Ok((Outcome::Stored, tally));
+            return Ok((Outcome::Stored, tally, events));
         }
         // Counted only once it is stored: a redelivery never gets this far. Over the
         // month's quota the message is kept but not answered.
         let decision =
             entitlements::consume_in(conn, &mut tally, &bot.tenant_id, Action::ReceiveMessage)?;
         if !decision.is_allowed() {
-            return Ok((Outcome::Stored, tally));
+            return Ok((Outcome::Stored, tally, events));
         }
 
         let inbound = Inbound {
@@ -119,6 +150,8 @@ async fn store_and_route(
             name: message.from_name.as_deref(),
             text: &message.text,
             first_contact: !contact.known,
+            contact_id: &contact.id,
+            thread: thread.as_ref(),
         };
         let routed = router::route_in(conn, &mut tally, &bot, &inbound, Utc::now(), &base_url)?;
         let counted = MessageEvent {
@@ -133,13 +166,18 @@ async fn store_and_route(
                 outbox::schedule_in(conn, &bot.tenant_id, &bot.id, &reply.to, &reply.body, at)?;
             first.get_or_insert(id);
         }
-        Ok((first.map_or(Outcome::Stored, Outcome::Replied), tally))
+        Ok((
+            first.map_or(Outcome::Stored, Outcome::Replied),
+            tally,
+            events,
+        ))
     })
     .await
 }
 
 /// The sender as the bot's contact: whether it was known, and the address it goes by.
 struct Remembered {
+    id: String,
     known: bool,
     /// The contact's number (its user id when no number is known yet): what the message is
     /// filed under and what replies go to, whichever of the two this message carried.
@@ -188,7 +226,7 @@ fn remember_contact_in(
     let (id, address, kept_user_id) = match (by_number, by_user) {
         (None, None) => {
             let address = message.from.clone();
-            let contact = diesel::insert_into(contacts::table)
+            let upsert = diesel::insert_into(contacts::table)
                 .values((
                     contacts::id.eq(ContactId::generate()),
                     contacts::tenant_id.eq(&bot.tenant_id),
@@ -201,9 +239,12 @@ fn remember_contact_in(
                 ))
                 .on_conflict((contacts::bot_id, contacts::number))
                 .do_update()
-                .set(contacts::last_seen_at.eq(now));
-            crate::on_backend!(conn, c => contact.execute(c))?;
+                .set(contacts::last_seen_at.eq(now))
+                .returning(contacts::id);
+            // The id of the row that stands, whichever of two racing inserts won.
+            let id: String = crate::on_backend!(conn, c => upsert.get_result(c))?;
             return Ok(Remembered {
+                id,
                 known: false,
                 address,
             });
@@ -259,6 +300,7 @@ fn remember_contact_in(
         ))
         .execute(conn)?;
     Ok(Remembered {
+        id,
         known: true,
         address,
     })
@@ -280,43 +322,66 @@ fn refile_in(conn: &mut DbConn, bot: &Bot, old: &str, number: &str) -> QueryResu
 /// arrive in, and a failure keeps the provider's error.
 pub async fn record_receipt(
     db: &Db,
+    live: &Live,
     bot: &Bot,
     message_id: &str,
     delivery: Delivery,
     recipient_user_id: Option<String>,
 ) -> Result<(), DbError> {
     let (tenant_id, bot_id, wa_id) = (bot.tenant_id.clone(), bot.id.clone(), message_id.to_owned());
-    db.run_in(RowScope::tenant(tenant_id), move |conn| {
-        let (code, title) = match &delivery {
-            Delivery::Failed { code, title } => (*code, title.clone()),
-            _ => (None, None),
-        };
-        diesel::update(
-            messages::table
-                .filter(messages::bot_id.eq(&bot_id))
-                .filter(messages::direction.eq(MessageDirection::Out))
-                .filter(messages::wa_message_id.eq(&wa_id))
-                .filter(messages::status.eq_any(delivery.replaces())),
-        )
-        .set((
-            messages::status.eq(delivery.status()),
-            messages::error_code.eq(code),
-            messages::error_title.eq(title),
-        ))
-        .execute(conn)?;
-        if let Some(user_id) = recipient_user_id {
-            // Whatever the status, the recipient's user id is kept beside their number.
-            diesel::update(
+    let events = db
+        .run_in(RowScope::tenant(tenant_id.clone()), move |conn| {
+            let (code, title) = match &delivery {
+                Delivery::Failed { code, title } => (*code, title.clone()),
+                _ => (None, None),
+            };
+            let moved = diesel::update(
                 messages::table
                     .filter(messages::bot_id.eq(&bot_id))
                     .filter(messages::direction.eq(MessageDirection::Out))
                     .filter(messages::wa_message_id.eq(&wa_id))
-                    .filter(messages::contact_user_id.is_null()),
+                    .filter(messages::status.eq_any(delivery.replaces())),
             )
-            .set(messages::contact_user_id.eq(user_id))
+            .set((
+                messages::status.eq(delivery.status()),
+                messages::error_code.eq(code),
+                messages::error_title.eq(title),
+            ))
             .execute(conn)?;
-        }
-        Ok(())
-    })
-    .await
+            if let Some(user_id) = recipient_user_id {
+                // Whatever the status, the recipient's user id is kept beside their number.
+                diesel::update(
+                    messages::table
+                        .filter(messages::bot_id.eq(&bot_id))
+                        .filter(messages::direction.eq(MessageDirection::Out))
+                        .filter(messages::wa_message_id.eq(&wa_id))
+                        .filter(messages::contact_user_id.is_null()),
+                )
+                .set(messages::contact_user_id.eq(user_id))
+                .execute(conn)?;
+            }
+            if moved == 0 {
+                return Ok(Vec::new());
+            }
+            // The message's ticks changed: its thread's open pages show the new ones.
+            let (id, number): (String, String) = messages::table
+                .filter(messages::bot_id.eq(&bot_id))
+                .filter(messages::direction.eq(MessageDirection::Out))
+                .filter(messages::wa_message_id.eq(&wa_id))
+                .select((messages::id, messages::contact_number))
+                .first(conn)?;
+            match threads::thread_of_number_in(conn, &bot_id, &number)? {
+                Some(thread) => Ok(vec![live::append_in(
+                    conn,
+                    &tenant_id,
+                    &thread,
+                    LiveKind::Message,
+                    &id,
+                )?]),
+                None => Ok(Vec::new()),
+            }
+        })
+        .await?;
+    live.publish(events).await;
+    Ok(())
 }

@@ -14,7 +14,7 @@ use super::lease::{self, Leases};
 use super::media_store::MediaStore;
 use super::model::{self, Bot, BotStatus, TransportKind};
 use super::outbox;
-use super::pipeline::{self, Outcome};
+use super::pipeline::{self, Engine, Outcome};
 use super::transport::cloud_api::graph::GraphClient;
 use super::transport::cloud_api::{CloudTransport, connection};
 use super::transport::sandbox::{SandboxHub, SandboxTransport};
@@ -23,10 +23,12 @@ use super::transport::{InboundMessage, SendAction, Transport, TransportEvent};
 use crate::billing::meter::Meter;
 use crate::billing::subscriptions::BotChanges;
 use crate::cache::Cache;
+use crate::context::Context;
 use crate::db::{Db, RowScope};
 use crate::encryption::EncryptionKey;
 use crate::ids::BotId;
 use crate::instance::Instance;
+use crate::live::Live;
 
 /// The longest wait between restarts of a failing bot.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -84,6 +86,8 @@ struct Inner {
     cache: Cache,
     /// Counts the messages the bots take.
     meter: Meter,
+    /// Where committed changes are announced to open pages.
+    live: Live,
     base_url: String,
     encryption_key: Arc<EncryptionKey>,
     web: WebSettings,
@@ -126,26 +130,31 @@ impl std::fmt::Debug for BotSupervisor {
 }
 
 impl BotSupervisor {
-    /// A supervisor with no bots running yet.
+    /// A supervisor with no bots running yet, working with the handles of `context`.
     pub fn new(
         instance: Instance,
-        db: Db,
-        cache: Cache,
-        base_url: &str,
-        encryption_key: EncryptionKey,
+        context: &Context,
         web: WebSettings,
         cloud: CloudSettings,
     ) -> Self {
+        let cache = &context.cache;
+        let db = &context.db;
         Self {
             inner: Arc::new(Inner {
                 instance,
-                leases: Leases::for_deployment(&cache, &db),
+                leases: Leases::for_deployment(cache, db),
                 runtime: std::sync::OnceLock::new(),
-                db,
-                meter: Meter::for_cache(&cache),
-                cache,
-                base_url: base_url.trim_end_matches('/').to_owned(),
-                encryption_key: Arc::new(encryption_key),
+                db: db.clone(),
+                meter: Meter::for_cache(cache),
+                cache: cache.clone(),
+                live: context.live.clone(),
+                base_url: context
+                    .config
+                    .app_base_url
+                    .as_str()
+                    .trim_end_matches('/')
+                    .to_owned(),
+                encryption_key: context.encryption_key.clone(),
                 web,
                 graph: cloud.graph,
                 media: cloud.media,
@@ -156,6 +165,17 @@ impl BotSupervisor {
                 delivery_nudges: Mutex::new(HashMap::new()),
                 cloud_processing: Arc::new(tokio::sync::Semaphore::new(CLOUD_DELIVERIES_AT_ONCE)),
             }),
+        }
+    }
+
+    /// The handles the pipeline works with, as this supervisor's bots use them.
+    pub fn engine(&self) -> Engine<'_> {
+        let inner = &self.inner;
+        Engine {
+            db: &inner.db,
+            meter: &inner.meter,
+            live: &inner.live,
+            base_url: &inner.base_url,
         }
     }
 
@@ -277,7 +297,7 @@ impl BotSupervisor {
         let Some(bot) = model::find_for_runtime(&inner.db, bot_id).await? else {
             return Ok(false);
         };
-        pipeline::handle_inbound(&inner.db, &inner.meter, &bot, message, &inner.base_url).await?;
+        pipeline::handle_inbound(self.engine(), &bot, message).await?;
         self.ensure_running(bot_id);
         self.nudge_outbox(bot_id);
         Ok(true)
@@ -816,6 +836,7 @@ async fn handle_event(
                         recipient_user_id,
                     } => pipeline::record_receipt(
                         &inner.db,
+                        &inner.live,
                         bot,
                         &message_id,
                         delivery,
@@ -853,9 +874,15 @@ async fn handle_event(
             delivery,
             recipient_user_id,
         } => {
-            let recorded =
-                pipeline::record_receipt(&inner.db, bot, &message_id, delivery, recipient_user_id)
-                    .await;
+            let recorded = pipeline::record_receipt(
+                &inner.db,
+                &inner.live,
+                bot,
+                &message_id,
+                delivery,
+                recipient_user_id,
+            )
+            .await;
             if let Err(e) = recorded {
                 tracing::warn!(bot_id = %bot.id, error = %e, "could not record a receipt");
             }
@@ -895,8 +922,7 @@ async fn store_message(
     bot: &Bot,
     message: InboundMessage,
 ) -> Result<(), String> {
-    let inner = &supervisor.inner;
-    match pipeline::handle_inbound(&inner.db, &inner.meter, bot, message, &inner.base_url).await {
+    match pipeline::handle_inbound(supervisor.engine(), bot, message).await {
         Ok(Outcome::Replied(_)) => {
             supervisor.nudge_outbox(&bot.id);
             Ok(())
@@ -938,7 +964,7 @@ async fn flush_outbox(
         paused.number = None;
     }
     paused.recipients.retain(|_, until| *until > now);
-    let db = &supervisor.inner.db;
+    let (db, live) = (&supervisor.inner.db, &supervisor.inner.live);
     let entries = match outbox::due(db, &bot.tenant_id, &bot.id, 50).await {
         Ok(entries) => entries,
         Err(e) => {
@@ -957,9 +983,9 @@ async fn flush_outbox(
             continue;
         }
         let result = match transport.send(&entry.outgoing()).await {
-            Ok(wa_id) => outbox::mark_sent(db, &entry, &wa_id).await,
+            Ok(wa_id) => outbox::mark_sent(db, live, &entry, &wa_id).await,
             Err(failure) => match failure.action {
-                SendAction::Retry => outbox::mark_failed(db, &entry, &failure.reason).await,
+                SendAction::Retry => outbox::mark_failed(db, live, &entry, &failure.reason).await,
                 SendAction::Wait {
                     after,
                     whole_number: true,
@@ -980,7 +1006,7 @@ async fn flush_outbox(
                 }
                 SendAction::GiveUp { code, title } => {
                     tracing::warn!(bot_id = %bot.id, reason = %failure.reason, "a message was refused for good");
-                    outbox::give_up(db, &entry, code, &title).await
+                    outbox::give_up(db, live, &entry, code, &title).await
                 }
                 SendAction::StopBot => return Err(failure.reason),
             },

@@ -169,6 +169,8 @@ diesel::table! {
         paused_until -> Nullable<Timestamp>,
         /// Meta's business-scoped user id (Cloud API), beside the number.
         user_id -> Nullable<Text>,
+        /// When the contact asked for no broadcasts (STOP); cleared by START.
+        opted_out_at -> Nullable<Timestamp>,
     }
 }
 
@@ -195,6 +197,8 @@ diesel::table! {
         /// Meta's error for a failed outbound message.
         error_code -> Nullable<BigInt>,
         error_title -> Nullable<Text>,
+        /// The team member who wrote an outbound message (none: the bot).
+        author_id -> Nullable<Text>,
     }
 }
 
@@ -213,6 +217,8 @@ diesel::table! {
         created_at -> Timestamp,
         /// A message that is more than text, as JSON (`OutgoingContent`).
         content -> Nullable<Text>,
+        /// The team member who wrote it (none: the bot).
+        author_id -> Nullable<Text>,
     }
 }
 
@@ -462,6 +468,63 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The inbox's conversation with one contact: status, who holds and who is assigned it.
+    threads (id) {
+        id -> Text,
+        tenant_id -> Text,
+        bot_id -> Text,
+        contact_id -> Text,
+        /// `open`, `waiting` (for the team) or `closed` (`ThreadStatus`).
+        status -> Text,
+        assignee_id -> Nullable<Text>,
+        /// The member who took the conversation over; the bot is silent until `held_until`.
+        held_by -> Nullable<Text>,
+        held_until -> Nullable<Timestamp>,
+        /// Inbound messages since the team last looked.
+        unread -> Integer,
+        last_message_at -> Timestamp,
+        last_preview -> Text,
+        last_direction -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Tags the team put on a contact.
+    contact_tags (contact_id, tag) {
+        contact_id -> Text,
+        tag -> Text,
+        tenant_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Notes the team keeps about a contact.
+    contact_notes (id) {
+        id -> Text,
+        tenant_id -> Text,
+        contact_id -> Text,
+        author_id -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// What changed, in order, for the live pages (resumed by sequence number).
+    live_events (seq) {
+        seq -> BigInt,
+        tenant_id -> Text,
+        thread_id -> Text,
+        kind -> Text,
+        ref_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// How far a workspace got in the onboarding wizard.
     onboarding (tenant_id) {
         tenant_id -> Text,
@@ -479,6 +542,10 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(sandbox_phones -> bots (bot_id));
+diesel::joinable!(threads -> contacts (contact_id));
+diesel::joinable!(threads -> bots (bot_id));
+diesel::joinable!(contact_tags -> contacts (contact_id));
+diesel::joinable!(contact_notes -> contacts (contact_id));
 diesel::allow_tables_to_appear_in_same_query!(
     plans,
     users,
@@ -514,4 +581,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocked_numbers,
     bot_notes,
     onboarding,
+    threads,
+    contact_tags,
+    contact_notes,
+    live_events,
 );

@@ -53,11 +53,25 @@ pub enum Action {
     BotSettingsChanged,
     /// A bot was connected (or reconnected) to a number on Meta's WhatsApp Cloud API.
     BotConnectedToCloud,
+    /// A team member took a conversation over: the bot is silent in it.
+    ConversationTakenOver,
+    /// A team member gave a conversation back to the bot.
+    ConversationReleased,
+    /// A conversation was assigned to a member (or to nobody).
+    ConversationAssigned,
+    /// A conversation was closed.
+    ConversationClosed,
+    /// A closed conversation was opened again.
+    ConversationReopened,
+    /// A contact was deleted with its messages.
+    ContactDeleted,
+    /// The workspace's contacts were exported to CSV.
+    ContactsExported,
 }
 
 impl Action {
     /// Every action, for reading stored names back.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 31] = [
         Self::SignedUp,
         Self::SignedIn,
         Self::SignInFailed,
@@ -82,6 +96,13 @@ impl Action {
         Self::BotUnpaired,
         Self::BotSettingsChanged,
         Self::BotConnectedToCloud,
+        Self::ConversationTakenOver,
+        Self::ConversationReleased,
+        Self::ConversationAssigned,
+        Self::ConversationClosed,
+        Self::ConversationReopened,
+        Self::ContactDeleted,
+        Self::ContactsExported,
     ];
 
     /// The action stored as `name`, if it is one we know.
@@ -116,6 +137,13 @@ impl Action {
             Self::BotUnpaired => "Unpaired a bot",
             Self::BotSettingsChanged => "Changed a bot's settings",
             Self::BotConnectedToCloud => "Connected a bot to the WhatsApp Cloud API",
+            Self::ConversationTakenOver => "Took a conversation over from the bot",
+            Self::ConversationReleased => "Gave a conversation back to the bot",
+            Self::ConversationAssigned => "Assigned a conversation",
+            Self::ConversationClosed => "Closed a conversation",
+            Self::ConversationReopened => "Reopened a conversation",
+            Self::ContactDeleted => "Deleted a contact",
+            Self::ContactsExported => "Exported the contacts",
         }
     }
 
@@ -146,6 +174,13 @@ impl Action {
             Self::BotUnpaired => "bot_unpaired",
             Self::BotSettingsChanged => "bot_settings_changed",
             Self::BotConnectedToCloud => "bot_connected_to_cloud",
+            Self::ConversationTakenOver => "conversation_taken_over",
+            Self::ConversationReleased => "conversation_released",
+            Self::ConversationAssigned => "conversation_assigned",
+            Self::ConversationClosed => "conversation_closed",
+            Self::ConversationReopened => "conversation_reopened",
+            Self::ContactDeleted => "contact_deleted",
+            Self::ContactsExported => "contacts_exported",
         }
     }
 }

@@ -962,13 +962,7 @@ async fn metering_is_exact_under_concurrency_and_redelivery() {
             from_name: None,
             text: "hello".into(),
         };
-        whatsdex::bots::pipeline::handle_inbound(
-            &site.state.db,
-            meter,
-            &bot,
-            message,
-            "http://localhost:8080",
-        )
+        whatsdex::bots::pipeline::handle_inbound(site.state.bots.engine(), &bot, message)
     });
     let flushes = async {
         for _ in 0..5 {
@@ -1005,15 +999,9 @@ async fn metering_is_exact_under_concurrency_and_redelivery() {
         text: "hello".into(),
     };
     for _ in 0..3 {
-        whatsdex::bots::pipeline::handle_inbound(
-            &site.state.db,
-            site.state.bots.meter(),
-            &bot,
-            message.clone(),
-            "http://localhost:8080",
-        )
-        .await
-        .unwrap();
+        whatsdex::bots::pipeline::handle_inbound(site.state.bots.engine(), &bot, message.clone())
+            .await
+            .unwrap();
     }
     site.state
         .bots

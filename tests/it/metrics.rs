@@ -150,8 +150,7 @@ async fn metrics_need_the_token_and_count_messages_as_they_flow() {
     // Two messages in (one a command the bot answers), the reply out.
     for (id, text) in [("m1", "hello"), ("m2", "ping")] {
         pipeline::handle_inbound(
-            &site.state.db,
-            site.state.bots.meter(),
+            site.state.bots.engine(),
             &bot,
             InboundMessage {
                 extras: Default::default(),
@@ -160,14 +159,13 @@ async fn metrics_need_the_token_and_count_messages_as_they_flow() {
                 from_name: None,
                 text: text.into(),
             },
-            "http://localhost:8080",
         )
         .await
         .expect("pipeline");
     }
     let due = outbox::due(&site.state.db, "t1", "b1", 10).await.unwrap();
     assert_eq!(due.len(), 1, "one reply queued");
-    outbox::mark_sent(&site.state.db, &due[0], "wamid.out.1")
+    outbox::mark_sent(&site.state.db, &site.state.live, &due[0], "wamid.out.1")
         .await
         .unwrap();
 

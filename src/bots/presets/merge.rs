@@ -133,6 +133,34 @@ pub fn apply(
             &template.currency,
             String::clone,
         ),
+        handoff_words: merge.setting(
+            "Words that ask for a person",
+            &current.handoff_words,
+            &base.handoff_words,
+            &template.handoff_words,
+            |words| words.join(", "),
+        ),
+        takeover_idle_minutes: merge.setting(
+            "Minutes the bot stays silent after a takeover",
+            &current.takeover_idle_minutes,
+            &base.takeover_idle_minutes,
+            &template.takeover_idle_minutes,
+            u32::to_string,
+        ),
+        opt_out_words: merge.setting(
+            "Words that stop broadcasts",
+            &current.opt_out_words,
+            &base.opt_out_words,
+            &template.opt_out_words,
+            |words| words.join(", "),
+        ),
+        opt_in_words: merge.setting(
+            "Words that start broadcasts again",
+            &current.opt_in_words,
+            &base.opt_in_words,
+            &template.opt_in_words,
+            |words| words.join(", "),
+        ),
         prefix,
     };
     Merged {

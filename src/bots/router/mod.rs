@@ -11,6 +11,7 @@
 //! nor sent away.
 
 mod away;
+mod consent;
 pub mod flood;
 pub mod flow;
 pub mod hours;
@@ -21,10 +22,11 @@ use diesel::prelude::*;
 
 use self::flood::Flood;
 use self::flow::{Progress, Voice};
-use super::behaviour::{BotConfig, CommandAction, CommandDef};
+use super::behaviour::{BotConfig, CommandAction, CommandDef, says_one_of};
 use super::conversation;
 use super::model::{self, Bot};
 use super::settings;
+use super::threads::{self, Landed};
 use super::wording::counted;
 use crate::billing::entitlements::{self, Action, Decision};
 use crate::billing::meter::Tally;
@@ -61,7 +63,14 @@ pub struct Inbound<'a> {
     pub text: &'a str,
     /// The first message this contact ever sent the bot.
     pub first_contact: bool,
+    /// The contact's id.
+    pub contact_id: &'a str,
+    /// The inbox thread the message landed in (none for the bot's owner).
+    pub thread: Option<&'a Landed>,
 }
+
+/// Told to a customer who asked for a person.
+pub const HANDED_OVER: &str = "Thank you. Someone from our team will answer you here shortly.";
 
 /// A message the bot sends because of the inbound one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +130,31 @@ pub fn route_in(
         return Ok(Routed::default());
     }
     let stored = settings::load_in(conn, &bot.id)?;
+    if !owner {
+        let at = now.naive_utc();
+        if let Some(answer) =
+            consent::answer_in(conn, msg.contact_id, msg.text, &stored.config, at)?
+        {
+            return Ok(Routed {
+                replies: vec![Outgoing::now(msg.from, answer)],
+                command: None,
+            });
+        }
+        if let Some(thread) = msg.thread {
+            // A person holds the conversation: the bot says nothing.
+            if thread.held {
+                return Ok(Routed::default());
+            }
+            if says_one_of(msg.text, &stored.config.handoff_words) {
+                let idle = i64::from(stored.config.takeover_idle_minutes);
+                threads::hand_over_in(conn, &thread.thread_id, at + Duration::minutes(idle), at)?;
+                return Ok(Routed {
+                    replies: vec![Outgoing::now(msg.from, HANDED_OVER)],
+                    command: None,
+                });
+            }
+        }
+    }
     // The guard limits answers: a paused or closed bot gives a stranger none to limit.
     let answers = !stored.paused && hours::is_open(&stored.config.hours, now);
     if !owner && answers {

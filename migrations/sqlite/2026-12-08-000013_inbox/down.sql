@@ -1,0 +1,15 @@
+DROP TABLE live_events;
+DROP TRIGGER contacts_fts_update;
+DROP TRIGGER contacts_fts_delete;
+DROP TRIGGER contacts_fts_insert;
+DROP TABLE contacts_fts;
+DROP TRIGGER messages_fts_update;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_insert;
+DROP TABLE messages_fts;
+ALTER TABLE messages DROP COLUMN author_id;
+ALTER TABLE outbox DROP COLUMN author_id;
+DROP TABLE contact_notes;
+DROP TABLE contact_tags;
+ALTER TABLE contacts DROP COLUMN opted_out_at;
+DROP TABLE threads;
