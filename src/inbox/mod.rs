@@ -1,4 +1,5 @@
 //! The inbox: every conversation of a workspace as its team sees it, live; answering a
 //! customer by hand; taking a conversation over from the bot; and the contacts.
 
+pub mod fts;
 pub mod threads;
