@@ -2,4 +2,6 @@
 //! customer by hand; taking a conversation over from the bot; and the contacts.
 
 pub mod fts;
+pub mod messages;
+pub mod reply;
 pub mod threads;

@@ -237,6 +237,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/bots/{id}/sandbox-phone",
             web::post().to(bots::customer_phone),
         )
+        // The inbox
+        .route("/inbox", web::get().to(inbox::list))
+        .route("/inbox/{id}", web::get().to(inbox::show))
+        .route("/inbox/{id}/messages", web::get().to(inbox::earlier))
+        .route("/inbox/{id}/reply", web::post().to(inbox::send_reply))
+        .route("/inbox/{id}/{action}", web::post().to(inbox::act))
         // Media customers sent
         .route("/media/{id}", web::get().to(media::show))
         // Plans and billing

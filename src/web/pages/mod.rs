@@ -10,6 +10,8 @@ pub mod cloud_connect;
 pub mod cloud_templates;
 pub mod confirm;
 pub mod dashboard;
+pub mod inbox;
+pub mod inbox_upload;
 pub mod invitations;
 pub mod landing;
 pub mod media;

@@ -56,6 +56,42 @@ pub async fn queue_media_for(
     to: &str,
     file: OutgoingFile,
 ) -> ServiceResult<String> {
+    let uploaded = upload(ctx, bots_runtime, bot, to, file).await?;
+    let (tenant_id, bot_id, to) = (bot.tenant_id.clone(), bot.id.clone(), to.to_owned());
+    let id = ctx
+        .db
+        .run_in(RowScope::tenant(bot.tenant_id.clone()), move |conn| {
+            outbox::enqueue_content_in(
+                conn,
+                &tenant_id,
+                &bot_id,
+                &to,
+                &uploaded.text,
+                &uploaded.content,
+            )
+        })
+        .await?;
+    bots_runtime.nudge_outbox(&bot.id);
+    Ok(id)
+}
+
+/// A file Meta took, ready to queue: the message as the outbox stores it (`content`) and its
+/// text rendering for the pages (`text`).
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    pub content: String,
+    pub text: String,
+}
+
+/// Check `file` for the bot's Cloud API number and upload it to Meta; the caller queues it.
+/// A file Meta would refuse is refused here (`Invalid` on `file`) before upload.
+pub async fn upload(
+    ctx: &Context,
+    bots_runtime: &BotSupervisor,
+    bot: &Bot,
+    to: &str,
+    file: OutgoingFile,
+) -> ServiceResult<Uploaded> {
     if bot.transport != TransportKind::Cloud {
         return Err(ServiceError::invalid(
             "file",
@@ -116,13 +152,5 @@ pub async fn queue_media_for(
         Some(caption) => format!("[{}] {caption}", kind.as_str()),
         None => format!("[{}] {}", kind.as_str(), file.filename),
     };
-    let (tenant_id, bot_id, to) = (bot.tenant_id.clone(), bot.id.clone(), to.to_owned());
-    let id = ctx
-        .db
-        .run_in(RowScope::tenant(bot.tenant_id.clone()), move |conn| {
-            outbox::enqueue_content_in(conn, &tenant_id, &bot_id, &to, &text, &content)
-        })
-        .await?;
-    bots_runtime.nudge_outbox(&bot.id);
-    Ok(id)
+    Ok(Uploaded { content, text })
 }
