@@ -404,6 +404,21 @@ describe('pages: every page fits a phone and passes axe', () => {
     await t.test('visitor: /sandbox/phone/{token}', () => checkPage(visitor, phoneUrl, { name: 'sandbox-phone' }));
 
     for (const step of ['test', 'done']) await wizardStep(t, step);
+
+    // A customer writes, so the inbox has a conversation to show.
+    await load(page, `${BASE}/dashboard`);
+    const csrf = await page
+      .locator(`form[action="/bots/${botId}/sandbox-phone"] input[name=csrf_token]`)
+      .inputValue();
+    const opened = await page.request.post(`${BASE}/bots/${botId}/sandbox-phone`, {
+      form: { csrf_token: csrf, name: 'Carla', number: '+351912000222' },
+      maxRedirects: 0,
+    });
+    assert.equal(opened.status(), 303, 'a customer phone opens');
+    await load(phone, new URL(opened.headers().location, BASE).href);
+    await phone.fill('form.compose input[name=text]', 'Is the shop open on Sunday?');
+    await phone.click('form.compose button[type=submit]');
+    await phone.locator('.bubble.out').first().waitFor({ state: 'visible', timeout: LIVE_TIMEOUT });
   });
 
   test('app pages of the owner, and an invited member joins', async (t) => {
@@ -432,9 +447,14 @@ describe('pages: every page fits a phone and passes axe', () => {
       '/workspace/audit',
       '/analytics',
       '/workspaces/new',
+      '/inbox',
     ]) {
       await t.test(`owner: ${path}`, () => checkPage(owner, path));
     }
+    await load(page, `${BASE}/inbox`);
+    const thread = await page.locator('[data-testid=inbox-row] a').first().getAttribute('href');
+    assert.match(thread ?? '', /^\/inbox\/[^/]+$/, 'the inbox lists the conversation');
+    await t.test('owner: /inbox/{id}', () => checkPage(owner, thread, { name: 'inbox-thread' }));
 
     await t.test('visitor: /invitations/{token}', () =>
       checkPage(visitor, invitationUrl, { name: 'invitation' }),
@@ -449,7 +469,7 @@ describe('pages: every page fits a phone and passes axe', () => {
   });
 
   test("a member's pages", async (t) => {
-    for (const path of ['/dashboard', '/bots', `/bots/${botId}/settings`, '/templates', '/workspace/members', '/billing']) {
+    for (const path of ['/dashboard', '/bots', `/bots/${botId}/settings`, '/templates', '/workspace/members', '/billing', '/inbox']) {
       await t.test(`member: ${path}`, () => checkPage(member, path, { name: `member-${nameOf(path)}` }));
     }
   });
