@@ -25,6 +25,7 @@ mod fake_whatsapp;
 mod hardening;
 mod health;
 mod isolation;
+mod live_events;
 mod metrics;
 mod migrations;
 mod plans_shown;
