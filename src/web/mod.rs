@@ -11,6 +11,7 @@ mod head;
 mod health;
 mod http_metrics;
 pub mod layout;
+mod live_events;
 mod metrics_endpoint;
 mod pages;
 mod qr;
@@ -239,6 +240,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         // The inbox
         .route("/inbox", web::get().to(inbox::list))
+        // Before `/inbox/{id}`, which would take `events` for a thread id.
+        .route("/inbox/events", web::get().to(live_events::stream))
         .route("/inbox/{id}", web::get().to(inbox::show))
         .route("/inbox/{id}/messages", web::get().to(inbox::earlier))
         .route("/inbox/{id}/reply", web::post().to(inbox::send_reply))

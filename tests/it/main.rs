@@ -26,6 +26,7 @@ mod hardening;
 mod health;
 mod inbox;
 mod isolation;
+mod live_events;
 mod metrics;
 mod migrations;
 mod plans_shown;

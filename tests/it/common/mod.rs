@@ -15,6 +15,7 @@ pub mod fake_server;
 pub mod graph;
 pub mod s3;
 pub mod smtp;
+pub mod sse;
 pub mod stripe;
 
 use std::collections::HashMap;
