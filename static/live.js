@@ -90,6 +90,18 @@
     if (event.detail.target && event.detail.target.id === 'bubbles') scrollIfFollowing();
   });
 
+  // Leaving the page: close the streams first, so the browser's cut connection is not
+  // reported as an error. A page brought back from the back-forward cache has no stream left:
+  // load it afresh.
+  window.addEventListener('pagehide', function () {
+    document.querySelectorAll('[sse-connect]').forEach(function (el) {
+      htmx.trigger(el, 'htmx:beforeCleanupElement');
+    });
+  });
+  window.addEventListener('pageshow', function (event) {
+    if (event.persisted && document.querySelector('[sse-connect]')) window.location.reload();
+  });
+
   // Open a conversation at its newest message.
   document.addEventListener('DOMContentLoaded', function () {
     var list = document.getElementById('bubbles');
