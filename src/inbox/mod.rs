@@ -2,4 +2,5 @@
 //! customer by hand; taking a conversation over from the bot; and the contacts.
 
 pub mod fts;
+pub mod search;
 pub mod threads;
