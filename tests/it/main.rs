@@ -24,6 +24,7 @@ mod deploy_files;
 mod fake_whatsapp;
 mod hardening;
 mod health;
+mod inbox_search;
 mod isolation;
 mod metrics;
 mod migrations;
