@@ -231,8 +231,7 @@ const SQLITE_THREADS: &str = "\
 const HIT_NAMES: &str = "\
     JOIN bots b ON b.id = h.bot_id \
     LEFT JOIN contacts c ON c.bot_id = h.bot_id AND c.number = h.contact_number \
-    LEFT JOIN threads t ON t.contact_id = c.id \
-    ORDER BY h.created_at DESC, h.id DESC";
+    LEFT JOIN threads t ON t.contact_id = c.id";
 
 const HIT_COLUMNS: &str = "\
     SELECT h.id, h.bot_id, h.contact_number, h.direction, h.created_at, h.body, \
@@ -245,12 +244,124 @@ const PG_MESSAGES: &str = "\
        AND (m.created_at, m.id) < ($3, $4) \
      ORDER BY m.created_at DESC, m.id DESC LIMIT $5) h";
 
+/// SQLite: FTS5 reads a match list in rowid order, newest first, and stops once a page is
+/// full, where sorting by `created_at` would read every match of a common word first. The
+/// rowid is the order messages were stored, which is `created_at`'s order (a message is
+/// stored with the time it is stored, one writer at a time), so SQLite pages by rowid: after
+/// the cursor's message.
 const SQLITE_MESSAGES: &str = "\
-    (SELECT m.id, m.bot_id, m.contact_number, m.direction, m.created_at, m.body \
+    (SELECT m.rowid AS seq, m.id, m.bot_id, m.contact_number, m.direction, m.created_at, m.body \
      FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
      WHERE m.tenant_id = $1 AND messages_fts MATCH $2 \
-       AND (m.created_at, m.id) < ($3, $4) \
-     ORDER BY m.created_at DESC, m.id DESC LIMIT $5) h";
+       AND messages_fts.rowid < coalesce((SELECT rowid FROM messages WHERE id = $3), 9223372036854775807) \
+     ORDER BY messages_fts.rowid DESC LIMIT $4) h";
+
+/// The SQL of a page of messages on this connection's backend.
+fn messages_sql(conn: &DbConn) -> String {
+    match conn {
+        DbConn::Pg(_) => format!(
+            "{HIT_COLUMNS} {PG_MESSAGES} {HIT_NAMES} ORDER BY h.created_at DESC, h.id DESC"
+        ),
+        DbConn::Sqlite(_) => format!("{HIT_COLUMNS} {SQLITE_MESSAGES} {HIT_NAMES} ORDER BY h.seq DESC"),
+    }
+}
+
+/// Bind a page's parameters to `$sql` and run `$run` on the bound query (the backends
+/// take different parameters, so the two bound queries have different types).
+macro_rules! with_page {
+    ($conn:expr, $sql:expr, $tenant:expr, $query:expr, $before:expr, |$page:ident| $run:expr) => {{
+        let sql: String = $sql;
+        let (tenant, text): (String, String) =
+            ($tenant.to_string(), $query.for_backend($conn).to_owned());
+        let before: Option<&Cursor> = $before;
+        if matches!($conn, DbConn::Pg(_)) {
+            let (at, id) = before.map_or_else(
+                || (far_future(), String::new()),
+                |cursor| (cursor.at, cursor.id.clone()),
+            );
+            let $page = diesel::sql_query(sql)
+                .bind::<Text, _>(tenant)
+                .bind::<Text, _>(text)
+                .bind::<Timestamp, _>(at)
+                .bind::<Text, _>(id)
+                .bind::<BigInt, _>(PAGE_SIZE + 1);
+            $run
+        } else {
+            let $page = diesel::sql_query(sql)
+                .bind::<Text, _>(tenant)
+                .bind::<Text, _>(text)
+                .bind::<Text, _>(before.map(|cursor| cursor.id.clone()).unwrap_or_default())
+                .bind::<BigInt, _>(PAGE_SIZE + 1);
+            $run
+        }
+    }};
+}
+
+/// The database's plans for the two queries a first page of searching `typed` runs in the
+/// scope (PostgreSQL's `EXPLAIN`, SQLite's `EXPLAIN QUERY PLAN`), one line each: for the
+/// benchmark and for an operator checking that the full-text indexes are used.
+pub async fn explain(ctx: &Context, scope: &TenantScope, typed: &str) -> ServiceResult<Vec<String>> {
+    let Some(terms) = Terms::of(typed) else {
+        return Ok(Vec::new());
+    };
+    let tenant = scope.tenant_id().clone();
+    let lines = ctx
+        .db
+        .run_in(scope.rows(), move |conn| {
+            let (prefix, threads_sql) = match conn {
+                DbConn::Pg(_) => ("EXPLAIN", PG_THREADS),
+                DbConn::Sqlite(_) => ("EXPLAIN QUERY PLAN", SQLITE_THREADS),
+            };
+            let mut lines = Vec::new();
+            if let Some(query) = &terms.contacts {
+                let plan = diesel::sql_query(format!("{prefix} {threads_sql}"))
+                    .bind::<Text, _>(tenant.to_string())
+                    .bind::<Text, _>(query.for_backend(conn).to_owned())
+                    .bind::<BigInt, _>(CONVERSATIONS);
+                lines.extend(plan_lines(conn, plan)?);
+            }
+            if let Some(query) = &terms.messages {
+                let sql = format!("{prefix} {}", messages_sql(conn));
+                let plan = with_page!(conn, sql, &tenant, query, None, |page| plan_lines(
+                    conn, page
+                ))?;
+                lines.extend(plan);
+            }
+            Ok(lines)
+        })
+        .await?;
+    Ok(lines)
+}
+
+/// A line of PostgreSQL's plan.
+#[derive(QueryableByName)]
+struct PgPlanLine {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// A line of SQLite's plan.
+#[derive(QueryableByName)]
+struct SqlitePlanLine {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+/// Run an `EXPLAIN` and read its lines, which the two backends name differently.
+fn plan_lines<Q>(conn: &mut DbConn, plan: Q) -> QueryResult<Vec<String>>
+where
+    Q: diesel::query_dsl::RunQueryDsl<DbConn>
+        + diesel::query_dsl::LoadQuery<'static, DbConn, PgPlanLine>
+        + diesel::query_dsl::LoadQuery<'static, DbConn, SqlitePlanLine>,
+{
+    if matches!(conn, DbConn::Pg(_)) {
+        let rows: Vec<PgPlanLine> = plan.load(conn)?;
+        Ok(rows.into_iter().map(|row| row.line).collect())
+    } else {
+        let rows: Vec<SqlitePlanLine> = plan.load(conn)?;
+        Ok(rows.into_iter().map(|row| row.detail).collect())
+    }
+}
 
 /// The ids of `tenant`'s threads whose contact matches, newest activity first.
 fn matching_threads_in(
@@ -278,21 +389,8 @@ fn matching_messages_in(
     query: &Query,
     before: Option<&Cursor>,
 ) -> QueryResult<Vec<HitRow>> {
-    let inner = match conn {
-        DbConn::Pg(_) => PG_MESSAGES,
-        DbConn::Sqlite(_) => SQLITE_MESSAGES,
-    };
-    let (at, id) = before.map_or_else(
-        || (far_future(), String::new()),
-        |cursor| (cursor.at, cursor.id.clone()),
-    );
-    diesel::sql_query(format!("{HIT_COLUMNS} {inner} {HIT_NAMES}"))
-        .bind::<Text, _>(tenant.as_str())
-        .bind::<Text, _>(query.for_backend(conn).to_owned())
-        .bind::<Timestamp, _>(at)
-        .bind::<Text, _>(id)
-        .bind::<BigInt, _>(PAGE_SIZE + 1)
-        .load(conn)
+    let sql = messages_sql(conn);
+    with_page!(conn, sql, tenant, query, before, |page| page.load(conn))
 }
 
 /// The part of `body` around the first word that starts with one of `words` (lowercase), or

@@ -1,5 +1,4 @@
 DROP TABLE live_events;
-DROP INDEX messages_by_tenant_time;
 DROP TRIGGER contacts_fts_update;
 DROP TRIGGER contacts_fts_delete;
 DROP TRIGGER contacts_fts_insert;

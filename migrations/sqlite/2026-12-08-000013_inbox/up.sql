@@ -92,9 +92,8 @@ CREATE TRIGGER contacts_fts_update AFTER UPDATE OF name, number ON contacts BEGI
     INSERT INTO contacts_fts (rowid, name, number) VALUES (new.rowid, new.name, new.number);
 END;
 INSERT INTO contacts_fts (contacts_fts) VALUES ('rebuild');
--- A common word matches a large share of the messages; newest first, its first page is read
--- from this index in order until enough rows match, instead of sorting every match.
-CREATE INDEX messages_by_tenant_time ON messages (tenant_id, created_at DESC, id DESC);
+-- (PostgreSQL adds messages_by_tenant_time for search newest first; here search reads the
+-- FTS5 match list in rowid order, which is the order messages were stored.)
 
 -- What changed, in order, for the live pages: written in the same transaction as the change,
 -- so a browser that reconnects with the last id it saw gets everything after it. Pruned after
