@@ -28,16 +28,104 @@ const APP_PASSWORD: &str = "inboxbench";
 
 /// Common words, most frequent first (picked with a skew, so the first ones are everywhere).
 const WORDS: &[&str] = &[
-    "the", "i", "you", "to", "is", "my", "a", "and", "it", "for", "order", "please", "hi",
-    "thanks", "can", "of", "in", "when", "will", "delivery", "price", "do", "have", "what",
-    "we", "today", "tomorrow", "ok", "yes", "no", "how", "much", "send", "address", "time",
-    "open", "closed", "hello", "good", "morning", "evening", "pizza", "table", "booking",
-    "size", "colour", "refund", "return", "invoice", "payment", "card", "cash", "change",
-    "cancel", "late", "early", "store", "menu", "photo", "link", "number", "name", "week",
-    "monday", "friday", "weekend", "available", "stock", "shoes", "shirt", "medium", "large",
-    "small", "coffee", "cake", "birthday", "gift", "wrap", "tracking", "parcel", "courier",
-    "driver", "arrived", "waiting", "minutes", "hours", "sorry", "great", "perfect", "love",
-    "again", "question", "help", "support", "problem", "broken", "replace", "warranty",
+    "the",
+    "i",
+    "you",
+    "to",
+    "is",
+    "my",
+    "a",
+    "and",
+    "it",
+    "for",
+    "order",
+    "please",
+    "hi",
+    "thanks",
+    "can",
+    "of",
+    "in",
+    "when",
+    "will",
+    "delivery",
+    "price",
+    "do",
+    "have",
+    "what",
+    "we",
+    "today",
+    "tomorrow",
+    "ok",
+    "yes",
+    "no",
+    "how",
+    "much",
+    "send",
+    "address",
+    "time",
+    "open",
+    "closed",
+    "hello",
+    "good",
+    "morning",
+    "evening",
+    "pizza",
+    "table",
+    "booking",
+    "size",
+    "colour",
+    "refund",
+    "return",
+    "invoice",
+    "payment",
+    "card",
+    "cash",
+    "change",
+    "cancel",
+    "late",
+    "early",
+    "store",
+    "menu",
+    "photo",
+    "link",
+    "number",
+    "name",
+    "week",
+    "monday",
+    "friday",
+    "weekend",
+    "available",
+    "stock",
+    "shoes",
+    "shirt",
+    "medium",
+    "large",
+    "small",
+    "coffee",
+    "cake",
+    "birthday",
+    "gift",
+    "wrap",
+    "tracking",
+    "parcel",
+    "courier",
+    "driver",
+    "arrived",
+    "waiting",
+    "minutes",
+    "hours",
+    "sorry",
+    "great",
+    "perfect",
+    "love",
+    "again",
+    "question",
+    "help",
+    "support",
+    "problem",
+    "broken",
+    "replace",
+    "warranty",
 ];
 
 /// Words a handful of messages carry.
@@ -371,16 +459,21 @@ async fn run(
         for run in 0..runs + 10 {
             let started = Instant::now();
             let count = match case {
-                "inbox list, first page" => threads::list(&state, &scope, &ThreadFilter::default(), None)
-                    .await?
-                    .rows
-                    .len(),
+                "inbox list, first page" => {
+                    threads::list(&state, &scope, &ThreadFilter::default(), None)
+                        .await?
+                        .rows
+                        .len()
+                }
                 "inbox list, unread only" => {
                     let filter = ThreadFilter {
                         unread_only: true,
                         ..ThreadFilter::default()
                     };
-                    threads::list(&state, &scope, &filter, None).await?.rows.len()
+                    threads::list(&state, &scope, &filter, None)
+                        .await?
+                        .rows
+                        .len()
                 }
                 "inbox list, page 20 (cursor)" => {
                     threads::list(&state, &scope, &ThreadFilter::default(), Some(&later_page))
@@ -409,7 +502,10 @@ async fn run(
                 }
                 "search, rare word" => {
                     let word = RARE[run % RARE.len()];
-                    search::search(&state, &scope, word, None).await?.messages.len()
+                    search::search(&state, &scope, word, None)
+                        .await?
+                        .messages
+                        .len()
                 }
                 "search, common word" => search::search(&state, &scope, "order", None)
                     .await?

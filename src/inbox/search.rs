@@ -324,7 +324,11 @@ macro_rules! with_page {
 /// The database's plans for the two queries a first page of searching `typed` runs in the
 /// scope (PostgreSQL's `EXPLAIN`, SQLite's `EXPLAIN QUERY PLAN`), one line each: for the
 /// benchmark and for an operator checking that the full-text indexes are used.
-pub async fn explain(ctx: &Context, scope: &TenantScope, typed: &str) -> ServiceResult<Vec<String>> {
+pub async fn explain(
+    ctx: &Context,
+    scope: &TenantScope,
+    typed: &str,
+) -> ServiceResult<Vec<String>> {
     let Some(terms) = Terms::of(typed) else {
         return Ok(Vec::new());
     };
@@ -465,7 +469,10 @@ mod tests {
     #[test]
     fn snippets_show_the_word_found() {
         let words = vec!["refund".to_owned()];
-        assert_eq!(snippet("Can I get a Refund?", &words), "Can I get a Refund?");
+        assert_eq!(
+            snippet("Can I get a Refund?", &words),
+            "Can I get a Refund?"
+        );
         let long = format!("{} refunded now {}", "x".repeat(100), "y".repeat(200));
         let cut = snippet(&long, &words);
         assert!(cut.starts_with('…') && cut.ends_with('…'), "{cut}");

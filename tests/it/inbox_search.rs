@@ -123,7 +123,10 @@ async fn two_workspaces() -> (Site, TenantScope, TenantScope) {
         "Where is my parcel? A secret of t2",
     )
     .await;
-    let (one, two) = (scope(&site, "t1", "u1").await, scope(&site, "t2", "u2").await);
+    let (one, two) = (
+        scope(&site, "t1", "u1").await,
+        scope(&site, "t2", "u2").await,
+    );
     (site, one, two)
 }
 
@@ -195,7 +198,12 @@ async fn another_workspaces_messages_and_contacts_are_never_found() {
     assert_eq!(snippets(&found), vec!["Where is my parcel? Order 5521"]);
     assert!(find(&site, &t1, "secret").await.messages.is_empty());
     assert!(find(&site, &t1, "Other").await.conversations.is_empty());
-    assert!(find(&site, &t1, "447700900555").await.conversations.is_empty());
+    assert!(
+        find(&site, &t1, "447700900555")
+            .await
+            .conversations
+            .is_empty()
+    );
 
     let theirs = find(&site, &t2, "parcel").await;
     assert_eq!(
@@ -204,7 +212,11 @@ async fn another_workspaces_messages_and_contacts_are_never_found() {
     );
     assert_eq!(theirs.conversations.len(), 0);
     let theirs = find(&site, &t2, "ana").await;
-    let names: Vec<&str> = theirs.conversations.iter().map(|t| t.display_name()).collect();
+    let names: Vec<&str> = theirs
+        .conversations
+        .iter()
+        .map(|t| t.display_name())
+        .collect();
     assert_eq!(names, vec!["Ana Other"]);
     assert!(find(&site, &t2, "invoice").await.messages.is_empty());
 }
@@ -243,12 +255,13 @@ async fn punctuation_quotes_and_operators_typed_do_no_harm() {
     // Nothing searchable: nothing found, no error.
     for typed in ["", "   ", "\"", "'", ":*", "&|!()", "*", "--", "%"] {
         let found = find(&site, &t1, typed).await;
-        assert!(found.messages.is_empty() && found.conversations.is_empty(), "{typed:?}");
+        assert!(
+            found.messages.is_empty() && found.conversations.is_empty(),
+            "{typed:?}"
+        );
     }
     // The messages are all still there.
-    let stored: i64 = site
-        .query(|c| messages::table.count().get_result(c))
-        .await;
+    let stored: i64 = site.query(|c| messages::table.count().get_result(c)).await;
     assert!(stored >= 3);
 }
 
@@ -295,16 +308,22 @@ async fn paging_returns_the_next_hits_newest_first_without_repeats() {
         pages += 1;
         assert!(page.messages.len() as i64 <= PAGE_SIZE);
         if pages > 1 {
-            assert!(page.conversations.is_empty(), "conversations come first only");
+            assert!(
+                page.conversations.is_empty(),
+                "conversations come first only"
+            );
         }
-        seen.extend(page.messages.iter().map(|m| (m.created_at, m.message_id.clone())));
+        seen.extend(
+            page.messages
+                .iter()
+                .map(|m| (m.created_at, m.message_id.clone())),
+        );
         match page.next {
             Some(next) => {
                 assert_eq!(page.messages.len() as i64, PAGE_SIZE);
                 // Through a link and back.
-                cursor = Some(
-                    whatsdex::inbox::threads::Cursor::decode(&next.encode()).expect("cursor"),
-                );
+                cursor =
+                    Some(whatsdex::inbox::threads::Cursor::decode(&next.encode()).expect("cursor"));
             }
             None => break,
         }
