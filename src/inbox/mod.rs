@@ -2,6 +2,10 @@
 //! customer by hand; taking a conversation over from the bot; and the contacts.
 
 pub mod fts;
+<<<<<<< HEAD
 pub mod messages;
 pub mod reply;
+=======
+pub mod search;
+>>>>>>> search
 pub mod threads;

@@ -338,6 +338,23 @@ pub fn find_in(conn: &mut DbConn, tenant: &TenantId, id: &str) -> QueryResult<Op
     Ok(with_names(conn, tenant, rows)?.pop())
 }
 
+/// The threads `ids` of `tenant` (others are skipped), newest activity first, within the
+/// caller's transaction.
+pub(crate) fn find_many_in(
+    conn: &mut DbConn,
+    tenant: &TenantId,
+    ids: &[String],
+) -> QueryResult<Vec<ThreadRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Row> = base_query(tenant)
+        .filter(threads::id.eq_any(ids))
+        .order((threads::last_message_at.desc(), threads::id.desc()))
+        .load(conn)?;
+    with_names(conn, tenant, rows)
+}
+
 /// The thread of one of the scope's contacts, if it has one.
 pub async fn of_contact(
     ctx: &Context,

@@ -7,7 +7,7 @@ use crate::context::Context;
 use crate::db::schema::{memberships, tenants, users};
 use crate::db::{DbConn, RowScope};
 use crate::error::{ServiceError, ServiceResult};
-use crate::ids::TenantId;
+use crate::ids::{TenantId, UserId};
 use crate::tenancy::{Role, TenantScope};
 use crate::tenants::audit::{self, Action, ClientInfo};
 
@@ -77,6 +77,18 @@ pub async fn role_of(ctx: &Context, tenant_id: &str, user_id: &str) -> ServiceRe
             },
         )
         .await?)
+}
+
+/// The scope of `user_id` in `tenant_id`, read from their membership; `None` for someone who
+/// is not a member. For work done for a member outside a request (benchmarks, tests); a
+/// request gets its scope from the authentication layer.
+pub async fn scope_of(
+    ctx: &Context,
+    tenant_id: &TenantId,
+    user_id: &UserId,
+) -> ServiceResult<Option<TenantScope>> {
+    let role = role_of(ctx, tenant_id.as_str(), user_id.as_str()).await?;
+    Ok(role.map(|role| TenantScope::from_membership(tenant_id.clone(), user_id.clone(), role)))
 }
 
 /// The scope's workspace members, owner first.

@@ -25,6 +25,7 @@ mod fake_whatsapp;
 mod hardening;
 mod health;
 mod inbox;
+mod inbox_search;
 mod isolation;
 mod live_events;
 mod metrics;

@@ -1,4 +1,7 @@
 DROP TABLE live_events;
+DROP INDEX messages_by_tenant_time;
+DROP VIEW contacts_searchable;
+DROP VIEW messages_searchable;
 DROP INDEX contacts_fts;
 DROP INDEX messages_fts;
 ALTER TABLE messages DROP COLUMN author_id;

@@ -92,6 +92,8 @@ CREATE TRIGGER contacts_fts_update AFTER UPDATE OF name, number ON contacts BEGI
     INSERT INTO contacts_fts (rowid, name, number) VALUES (new.rowid, new.name, new.number);
 END;
 INSERT INTO contacts_fts (contacts_fts) VALUES ('rebuild');
+-- (PostgreSQL adds messages_by_tenant_time for search newest first; here search reads the
+-- FTS5 match list in rowid order, which is the order messages were stored.)
 
 -- What changed, in order, for the live pages: written in the same transaction as the change,
 -- so a browser that reconnects with the last id it saw gets everything after it. Pruned after
