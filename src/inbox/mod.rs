@@ -2,10 +2,7 @@
 //! customer by hand; taking a conversation over from the bot; and the contacts.
 
 pub mod fts;
-<<<<<<< HEAD
 pub mod messages;
 pub mod reply;
-=======
 pub mod search;
->>>>>>> search
 pub mod threads;

@@ -404,3 +404,40 @@ async fn a_foreign_conversation_is_404_on_every_inbox_route() {
         .await;
     assert_eq!(queued, 0);
 }
+
+#[actix_web::test]
+async fn the_inbox_searches_names_numbers_and_words() {
+    let site = Site::start();
+    let (bot_id, mut owner) = bot_with_template(&site, site.app().await, "faq_assistant").await;
+    let mut chat = Chat::new(&site, &bot_id);
+    chat.say(CARL, "Where is my parcel? Tracking says Rotterdam")
+        .await;
+    let id = thread_id(&site).await;
+
+    let by_word = owner.get("/inbox?q=rotterd").await;
+    assert_eq!(by_word.status, StatusCode::OK);
+    assert_eq!(
+        by_word.body.matches(r#"data-testid="search-hit""#).count(),
+        1,
+        "{}",
+        by_word.body
+    );
+    assert!(
+        by_word.body.contains(&format!("/inbox/{id}#m-")),
+        "the hit opens its conversation"
+    );
+    let by_name = owner.get("/inbox?q=carl").await;
+    assert!(
+        by_name.body.contains(&format!("href=\"/inbox/{id}\"")),
+        "{}",
+        by_name.body
+    );
+    let by_number = owner.get(&format!("/inbox?q=%2B{}", &CARL[..6])).await;
+    assert!(by_number.body.contains(&format!("href=\"/inbox/{id}\"")));
+    let nothing = owner.get("/inbox?q=amsterdam").await;
+    assert_eq!(
+        nothing.body.matches(r#"data-testid="search-hit""#).count(),
+        0
+    );
+    assert!(nothing.body.contains("No message has these words."));
+}

@@ -14,6 +14,7 @@ use crate::error::{Denial, ServiceError};
 use crate::ids::{BotId, UserId};
 use crate::inbox::messages::{self, Bubble, MessageCursor};
 use crate::inbox::reply;
+use crate::inbox::search::{self, MessageHit};
 use crate::inbox::threads::{self, Assigned, Cursor, TeamAction, ThreadFilter, ThreadRow};
 use crate::live::{LiveEvent, LiveKind};
 use crate::tenancy::TenantScope;
@@ -37,6 +38,12 @@ pub struct ListQuery {
     pub unread: String,
     #[serde(default)]
     pub after: String,
+    /// Words to search for (a name, a number, words of a message).
+    #[serde(default)]
+    pub q: String,
+    /// Where the next page of search hits starts.
+    #[serde(default)]
+    pub before: String,
 }
 
 impl ListQuery {
@@ -103,37 +110,61 @@ struct InboxPage {
     bots: Vec<(String, String)>,
     next: Option<String>,
     statuses: [ThreadStatus; 3],
+    /// What a search found, when the page is a search.
+    found: Option<Found>,
 }
 
-/// `GET /inbox`: the conversations, newest activity first.
+/// A search's results as the page lists them.
+pub struct Found {
+    pub hits: Vec<MessageHit>,
+    /// The link to more hits.
+    pub more: Option<String>,
+}
+
+/// `GET /inbox`: the conversations, newest activity first; with `q`, what a search finds.
 pub async fn list(member: Member, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
     let state = &member.visitor.state;
     let query = query.into_inner();
-    let filter = query.filter(member.scope.user_id());
-    let cursor = Cursor::decode(&query.after);
-    let page = threads::list(state, &member.scope, &filter, cursor.as_ref()).await?;
     let bots = crate::bots::model::list(state, &member.scope)
         .await?
         .into_iter()
         .map(|bot| (bot.id.to_string(), bot.name))
         .collect();
     let now = Utc::now().naive_utc();
-    let next = page.next.map(|cursor| {
-        let filters = query.filter_query();
-        let sep = if filters.is_empty() { "" } else { "&" };
-        format!("/inbox?{filters}{sep}after={}", cursor.encode())
-    });
+    let (rows, next, found) = if query.q.trim().is_empty() {
+        let filter = query.filter(member.scope.user_id());
+        let cursor = Cursor::decode(&query.after);
+        let page = threads::list(state, &member.scope, &filter, cursor.as_ref()).await?;
+        let next = page.next.map(|cursor| {
+            let filters = query.filter_query();
+            let sep = if filters.is_empty() { "" } else { "&" };
+            format!("/inbox?{filters}{sep}after={}", cursor.encode())
+        });
+        (page.rows, next, None)
+    } else {
+        let before = Cursor::decode(&query.before);
+        let results = search::search(state, &member.scope, &query.q, before.as_ref()).await?;
+        let more = results.next.map(|cursor| {
+            let q = percent_encoding::utf8_percent_encode(
+                query.q.trim(),
+                percent_encoding::NON_ALPHANUMERIC,
+            );
+            format!("/inbox?q={q}&before={}", cursor.encode())
+        });
+        let found = Found {
+            hits: results.messages,
+            more,
+        };
+        (results.conversations, None, Some(found))
+    };
     render(&InboxPage {
         layout: member.visitor.layout("Inbox"),
-        rows: page
-            .rows
-            .into_iter()
-            .map(|row| InboxRow { row, now })
-            .collect(),
+        rows: rows.into_iter().map(|row| InboxRow { row, now }).collect(),
         query,
         bots,
         next,
         statuses: ThreadStatus::ALL,
+        found,
     })
 }
 
