@@ -40,16 +40,24 @@ struct ContactsPage {
     older: Option<String>,
     /// Whether this page follows a cursor (then a way back to the newest shows).
     paged: bool,
+    /// The query of the first page, keeping the search and the filter.
+    newest: String,
     can_admin: bool,
     errors: FieldErrors,
 }
 
+fn encoded(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// The query string of the first page, keeping the search and the filter.
+fn newest_query(q: &str, tag: &str) -> String {
+    format!("q={}&tag={}", encoded(q), encoded(tag))
+}
+
 /// The query string of the page after `cursor`, keeping the search and the filter.
 fn older_query(q: &str, tag: &str, cursor: &Cursor) -> String {
-    let enc = |s: &str| {
-        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-    };
-    format!("q={}&tag={}&after={}", enc(q), enc(tag), enc(&cursor.encode()))
+    format!("{}&after={}", newest_query(q, tag), encoded(&cursor.encode()))
 }
 
 /// `GET /contacts`: newest seen first; `q` searches names and numbers, `tag` filters,
@@ -83,7 +91,9 @@ pub async fn list(
             ),
             Err(e) => return Err(e.into()),
         };
+    let newest = newest_query(&query.q, &query.tag);
     let page = ContactsPage {
+        newest,
         layout: member
             .visitor
             .layout("Contacts")
