@@ -6,7 +6,7 @@ use super::behaviour::BotConfig;
 /// The parts of the settings that differ between `before` and `after`, in form order. Empty
 /// when nothing changed; "other settings" for a difference in a part not named here.
 pub fn changed_parts(before: &BotConfig, after: &BotConfig) -> Vec<&'static str> {
-    let parts: [(&str, bool); 13] = [
+    let parts: [(&str, bool); 17] = [
         ("command prefix", before.prefix != after.prefix),
         ("language", before.language != after.language),
         ("welcome message", before.welcome != after.welcome),
@@ -23,6 +23,13 @@ pub fn changed_parts(before: &BotConfig, after: &BotConfig) -> Vec<&'static str>
         ("keyword replies", before.keywords != after.keywords),
         ("menu", before.menu != after.menu),
         ("flows", before.flows != after.flows),
+        ("handoff words", before.handoff_words != after.handoff_words),
+        (
+            "takeover silence",
+            before.takeover_idle_minutes != after.takeover_idle_minutes,
+        ),
+        ("opt-out words", before.opt_out_words != after.opt_out_words),
+        ("opt-in words", before.opt_in_words != after.opt_in_words),
     ];
     let mut changed: Vec<&str> = parts
         .into_iter()

@@ -6,7 +6,8 @@ use chrono::Utc;
 use diesel::prelude::*;
 
 use super::behaviour::{
-    BotConfig, BusinessHours, CommandDef, DEFAULT_FLOOD_LIMIT, FLOOD_LIMITS, KeywordReply, MenuItem,
+    BotConfig, BusinessHours, CommandDef, DEFAULT_FLOOD_LIMIT, DEFAULT_TAKEOVER_IDLE, FLOOD_LIMITS,
+    KeywordReply, MenuItem, TAKEOVER_IDLE_MINUTES,
 };
 use super::presets::merge::Merged;
 use super::presets::{self, Template};
@@ -299,6 +300,72 @@ pub struct SettingsInput {
     pub menu_title: String,
     /// `Label => reply` or `Label => flow:<id>`, one per line.
     pub menu: String,
+    /// What a customer writes to reach a person, comma-separated; `None` (not sent): kept.
+    pub handoff_words: Option<String>,
+    /// What a customer writes to stop broadcasts, comma-separated; `None`: kept.
+    pub opt_out_words: Option<String>,
+    /// What a customer writes to get broadcasts again, comma-separated; `None`: kept.
+    pub opt_in_words: Option<String>,
+    /// Minutes a takeover silences the bot; blank: the default; `None`: kept.
+    pub takeover_idle_minutes: Option<String>,
+}
+
+/// The most words a word list (handoff, opt-out, opt-in) holds.
+pub const MAX_WORDS: usize = 10;
+
+/// The longest word of a word list, in characters.
+pub const MAX_WORD_CHARS: usize = 20;
+
+/// A word list as the settings form shows it: `stop, unsubscribe`.
+pub fn words_text(words: &[String]) -> String {
+    words.join(", ")
+}
+
+/// A comma-separated word list typed in the form: each word trimmed (inner spaces kept as
+/// one), lowercase, 1 to 20 characters, at most 10, each once; else what is wrong.
+pub fn parse_words(raw: &str) -> Result<Vec<String>, String> {
+    let mut words: Vec<String> = Vec::new();
+    for word in raw.split(',') {
+        let word = word.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        if word.is_empty() {
+            continue;
+        }
+        if word.chars().count() > MAX_WORD_CHARS
+            || word.chars().any(|c| c.is_control())
+        {
+            return Err(format!(
+                "Keep each word to {MAX_WORD_CHARS} characters, separated by commas (\"{}\" is \
+                 too long).",
+                word.chars().take(MAX_WORD_CHARS + 10).collect::<String>()
+            ));
+        }
+        if !words.contains(&word) {
+            words.push(word);
+        }
+    }
+    if words.len() > MAX_WORDS {
+        return Err(format!("Use at most {MAX_WORDS} words."));
+    }
+    Ok(words)
+}
+
+/// The takeover silence typed in the form (blank: the default), or what is wrong with it.
+fn parse_takeover_idle(raw: &str) -> Result<u32, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(DEFAULT_TAKEOVER_IDLE);
+    }
+    raw.parse::<u32>()
+        .ok()
+        .filter(|n| TAKEOVER_IDLE_MINUTES.contains(n))
+        .ok_or_else(|| {
+            format!(
+                "Use a whole number of minutes from {} to {} (the default is \
+                 {DEFAULT_TAKEOVER_IDLE}).",
+                TAKEOVER_IDLE_MINUTES.start(),
+                TAKEOVER_IDLE_MINUTES.end()
+            )
+        })
 }
 
 /// The keyword replies as the settings form shows them.
@@ -369,6 +436,42 @@ pub fn validate(current: &BotConfig, input: &SettingsInput) -> Result<BotConfig,
     match parse_flood_limit(&input.flood_limit) {
         Ok(limit) => config.flood_limit = limit,
         Err(m) => errors.add("flood_limit", m),
+    }
+    for (field, typed, target) in [
+        (
+            "handoff_words",
+            &input.handoff_words,
+            &mut config.handoff_words,
+        ),
+        (
+            "opt_out_words",
+            &input.opt_out_words,
+            &mut config.opt_out_words,
+        ),
+        ("opt_in_words", &input.opt_in_words, &mut config.opt_in_words),
+    ] {
+        if let Some(typed) = typed {
+            match parse_words(typed) {
+                Ok(words) => *target = words,
+                Err(m) => errors.add(field, m),
+            }
+        }
+    }
+    if let Some(typed) = &input.takeover_idle_minutes {
+        match parse_takeover_idle(typed) {
+            Ok(minutes) => config.takeover_idle_minutes = minutes,
+            Err(m) => errors.add("takeover_idle_minutes", m),
+        }
+    }
+    if config
+        .opt_out_words
+        .iter()
+        .any(|w| config.opt_in_words.contains(w))
+    {
+        errors.add(
+            "opt_in_words",
+            "A word cannot both stop and start broadcasts.",
+        );
     }
 
     config.hours.enabled = input.hours_enabled;
@@ -662,6 +765,10 @@ mod tests {
             keywords: keywords_text(config),
             menu_title: config.menu.title.clone(),
             menu: menu_text(config),
+            handoff_words: Some(words_text(&config.handoff_words)),
+            opt_out_words: Some(words_text(&config.opt_out_words)),
+            opt_in_words: Some(words_text(&config.opt_in_words)),
+            takeover_idle_minutes: Some(config.takeover_idle_minutes.to_string()),
         }
     }
 
@@ -692,6 +799,34 @@ mod tests {
         for field in ["prefix", "open", "away_message", "keywords", "menu"] {
             assert!(errors.get(field).is_some(), "{field}: {errors:?}");
         }
+    }
+
+    #[test]
+    fn word_lists_and_the_takeover_silence_are_checked() {
+        let config = BotConfig::default();
+        let mut input = input_for(&config);
+        input.handoff_words = Some(" Human ,  talk   to me, human,, ".into());
+        input.takeover_idle_minutes = Some("90".into());
+        let saved = validate(&config, &input).unwrap();
+        assert_eq!(saved.handoff_words, ["human", "talk to me"]);
+        assert_eq!(saved.takeover_idle_minutes, 90);
+
+        input.opt_out_words = Some("a-very-long-word-indeed-too-long".into());
+        input.opt_in_words = Some((1..=11).map(|n| format!("w{n}")).collect::<Vec<_>>().join(","));
+        input.takeover_idle_minutes = Some("2".into());
+        let errors = validate(&config, &input).unwrap_err();
+        for field in ["opt_out_words", "opt_in_words", "takeover_idle_minutes"] {
+            assert!(errors.get(field).is_some(), "{field}: {errors:?}");
+        }
+
+        let untouched = SettingsInput {
+            handoff_words: None,
+            opt_out_words: None,
+            opt_in_words: None,
+            takeover_idle_minutes: None,
+            ..input_for(&config)
+        };
+        assert_eq!(validate(&config, &untouched), Ok(config));
     }
 
     #[test]

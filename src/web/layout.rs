@@ -103,6 +103,12 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "owners_verified" => "Every owner has already confirmed their address.",
         "template_applied" => "Template applied. Tune its replies below.",
         "command_added" => "Command added.",
+        "tag_added" => "Tag added.",
+        "tag_removed" => "Tag removed.",
+        "note_added" => "Note added.",
+        "opted_out" => "Broadcasts stopped for this contact.",
+        "opted_in" => "This contact gets broadcasts again.",
+        "contact_deleted" => "Contact deleted with its messages.",
         _ => return None,
     })
 }

@@ -248,6 +248,22 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/inbox/{id}/{action}", web::post().to(inbox::act))
         // Media customers sent
         .route("/media/{id}", web::get().to(media::show))
+        .route("/contacts", web::get().to(contacts::list))
+        // Before `/contacts/{id}`, which would take `export.csv` for an id.
+        .route("/contacts/export.csv", web::get().to(contacts::export))
+        .route("/contacts/{id}", web::get().to(contacts::show))
+        .route("/contacts/{id}/tags", web::post().to(contacts::add_tag))
+        .route(
+            "/contacts/{id}/tags/remove",
+            web::post().to(contacts::remove_tag),
+        )
+        .route("/contacts/{id}/notes", web::post().to(contacts::add_note))
+        .route("/contacts/{id}/opt-out", web::post().to(contacts::opt_out))
+        .route(
+            "/contacts/{id}/delete",
+            web::get().to(contacts::confirm_delete),
+        )
+        .route("/contacts/{id}/delete", web::post().to(contacts::delete))
         // Plans and billing
         .route("/pricing", web::get().to(billing::pricing))
         .route("/billing", web::get().to(billing::show))

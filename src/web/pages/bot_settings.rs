@@ -26,6 +26,11 @@ struct SettingsForm {
     menu: String,
     /// As typed (a bad value is shown back).
     flood_limit: String,
+    /// The word lists, comma-separated, and the takeover silence, as typed.
+    handoff_words: String,
+    opt_out_words: String,
+    opt_in_words: String,
+    takeover_idle_minutes: String,
     languages: Vec<(&'static str, &'static str)>,
     errors: FieldErrors,
     saved: bool,
@@ -88,6 +93,10 @@ impl SettingsForm {
             keywords: settings::keywords_text(&config),
             menu: settings::menu_text(&config),
             flood_limit: config.flood_limit.to_string(),
+            handoff_words: settings::words_text(&config.handoff_words),
+            opt_out_words: settings::words_text(&config.opt_out_words),
+            opt_in_words: settings::words_text(&config.opt_in_words),
+            takeover_idle_minutes: config.takeover_idle_minutes.to_string(),
             config,
             languages: LANGUAGES.to_vec(),
             errors: FieldErrors::new(),
@@ -105,6 +114,12 @@ impl SettingsForm {
     /// The flood limits the form accepts, lowest and highest.
     fn flood_limits(&self) -> (u32, u32) {
         let limits = crate::bots::behaviour::FLOOD_LIMITS;
+        (*limits.start(), *limits.end())
+    }
+
+    /// The takeover silences the form accepts, in minutes, shortest and longest.
+    fn takeover_limits(&self) -> (u32, u32) {
+        let limits = crate::bots::behaviour::TAKEOVER_IDLE_MINUTES;
         (*limits.start(), *limits.end())
     }
 }
@@ -176,7 +191,13 @@ fn settings_input(fields: &[(String, String)], commands: usize) -> SettingsInput
             .unwrap_or_default()
     };
     let has = |name: &str| fields.iter().any(|(k, _)| k == name);
+    // A field the form did not send keeps its stored value.
+    let sent = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     SettingsInput {
+        handoff_words: sent("handoff_words"),
+        opt_out_words: sent("opt_out_words"),
+        opt_in_words: sent("opt_in_words"),
+        takeover_idle_minutes: sent("takeover_idle_minutes"),
         prefix: get("prefix"),
         language: get("language"),
         welcome: get("welcome"),
@@ -256,6 +277,18 @@ pub async fn save(
             form.keywords = input.keywords;
             form.menu = input.menu;
             form.flood_limit = input.flood_limit;
+            if let Some(typed) = input.handoff_words {
+                form.handoff_words = typed;
+            }
+            if let Some(typed) = input.opt_out_words {
+                form.opt_out_words = typed;
+            }
+            if let Some(typed) = input.opt_in_words {
+                form.opt_in_words = typed;
+            }
+            if let Some(typed) = input.takeover_idle_minutes {
+                form.takeover_idle_minutes = typed;
+            }
             form.errors = errors;
             (status, form)
         }

@@ -9,6 +9,7 @@ pub mod bots;
 pub mod cloud_connect;
 pub mod cloud_templates;
 pub mod confirm;
+pub mod contacts;
 pub mod dashboard;
 pub mod inbox;
 pub mod inbox_upload;
