@@ -12,7 +12,7 @@ use crate::bots::settings;
 use crate::bots::threads::ThreadStatus;
 use crate::context::Context;
 use crate::db::DbConn;
-use crate::db::schema::{bots, contact_notes, contact_tags, contacts, memberships, threads, users};
+use crate::db::schema::{bots, contacts, memberships, threads, users};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{BotId, TenantId, UserId};
 use crate::live::{self, LiveEvent, LiveKind};
@@ -589,61 +589,6 @@ pub async fn members(ctx: &Context, scope: &TenantScope) -> ServiceResult<Vec<(U
         .await?;
     people.sort_by_key(|(_, name)| name.to_lowercase());
     Ok(people)
-}
-
-/// What a conversation's side panel shows of its contact.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContactSummary {
-    pub first_seen_at: NaiveDateTime,
-    pub opted_out_at: Option<NaiveDateTime>,
-    pub tags: Vec<String>,
-    /// The latest notes, newest first.
-    pub notes: Vec<String>,
-}
-
-/// How many notes the side panel shows.
-const PANEL_NOTES: i64 = 5;
-
-/// The side panel's view of one of the scope's contacts.
-pub async fn contact_summary(
-    ctx: &Context,
-    scope: &TenantScope,
-    contact_id: &str,
-) -> ServiceResult<ContactSummary> {
-    let (tenant, id) = (scope.tenant_id().clone(), contact_id.to_owned());
-    ctx.db
-        .run_in(scope.rows(), move |conn| {
-            let Some((first_seen_at, opted_out_at)) = contacts::table
-                .filter(contacts::tenant_id.eq(&tenant))
-                .filter(contacts::id.eq(&id))
-                .select((contacts::first_seen_at, contacts::opted_out_at))
-                .first::<(NaiveDateTime, Option<NaiveDateTime>)>(conn)
-                .optional()?
-            else {
-                return Ok(None);
-            };
-            let tags = contact_tags::table
-                .filter(contact_tags::tenant_id.eq(&tenant))
-                .filter(contact_tags::contact_id.eq(&id))
-                .order(contact_tags::tag.asc())
-                .select(contact_tags::tag)
-                .load(conn)?;
-            let notes = contact_notes::table
-                .filter(contact_notes::tenant_id.eq(&tenant))
-                .filter(contact_notes::contact_id.eq(&id))
-                .order(contact_notes::created_at.desc())
-                .limit(PANEL_NOTES)
-                .select(contact_notes::body)
-                .load(conn)?;
-            Ok(Some(ContactSummary {
-                first_seen_at,
-                opted_out_at,
-                tags,
-                notes,
-            }))
-        })
-        .await?
-        .ok_or(ServiceError::NotFound)
 }
 
 #[cfg(test)]

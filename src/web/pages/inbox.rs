@@ -312,21 +312,33 @@ async fn thread_page(
     })
 }
 
-/// The side panel: the contact's details, tags and notes.
+/// How many notes the side panel shows.
+const PANEL_NOTES: usize = 5;
+
+/// The side panel: the contact's details, tags and latest notes.
 async fn contact_panel(
     state: &AppState,
     scope: &TenantScope,
     thread: &ThreadRow,
 ) -> Result<ContactPanel, AppError> {
-    let details = crate::inbox::threads::contact_summary(state, scope, &thread.contact_id).await?;
+    let details = crate::inbox::contacts::detail(state, scope, &thread.contact_id).await?;
     Ok(ContactPanel {
         id: thread.contact_id.clone(),
         name: thread.display_name().to_owned(),
         number: thread.number.clone(),
-        first_seen: details.first_seen_at.format("%-d %b %Y").to_string(),
-        opted_out: details.opted_out_at.is_some(),
-        tags: details.tags,
-        notes: details.notes,
+        first_seen: details
+            .contact
+            .first_seen_at
+            .format("%-d %b %Y")
+            .to_string(),
+        opted_out: details.contact.opted_out_at.is_some(),
+        tags: details.contact.tags,
+        notes: details
+            .notes
+            .into_iter()
+            .take(PANEL_NOTES)
+            .map(|note| note.body)
+            .collect(),
     })
 }
 
