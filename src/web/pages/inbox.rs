@@ -336,6 +336,7 @@ async fn contact_panel(
         notes: details
             .notes
             .into_iter()
+            .rev()
             .take(PANEL_NOTES)
             .map(|note| note.body)
             .collect(),
