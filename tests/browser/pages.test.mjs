@@ -455,6 +455,11 @@ describe('pages: every page fits a phone and passes axe', () => {
     const thread = await page.locator('[data-testid=inbox-row] a').first().getAttribute('href');
     assert.match(thread ?? '', /^\/inbox\/[^/]+$/, 'the inbox lists the conversation');
     await t.test('owner: /inbox/{id}', () => checkPage(owner, thread, { name: 'inbox-thread' }));
+    await t.test('owner: /contacts', () => checkPage(owner, '/contacts'));
+    await load(page, `${BASE}/contacts`);
+    const contact = await page.locator('tr[data-contact] a').first().getAttribute('href');
+    assert.match(contact ?? '', /^\/contacts\/[^/]+$/, 'the contacts list links a contact');
+    await t.test('owner: /contacts/{id}', () => checkPage(owner, contact, { name: 'contact' }));
 
     await t.test('visitor: /invitations/{token}', () =>
       checkPage(visitor, invitationUrl, { name: 'invitation' }),
@@ -469,7 +474,7 @@ describe('pages: every page fits a phone and passes axe', () => {
   });
 
   test("a member's pages", async (t) => {
-    for (const path of ['/dashboard', '/bots', `/bots/${botId}/settings`, '/templates', '/workspace/members', '/billing', '/inbox']) {
+    for (const path of ['/dashboard', '/bots', `/bots/${botId}/settings`, '/templates', '/workspace/members', '/billing', '/inbox', '/contacts']) {
       await t.test(`member: ${path}`, () => checkPage(member, path, { name: `member-${nameOf(path)}` }));
     }
   });
