@@ -326,13 +326,15 @@ pub fn words_text(words: &[String]) -> String {
 pub fn parse_words(raw: &str) -> Result<Vec<String>, String> {
     let mut words: Vec<String> = Vec::new();
     for word in raw.split(',') {
-        let word = word.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let word = word
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
         if word.is_empty() {
             continue;
         }
-        if word.chars().count() > MAX_WORD_CHARS
-            || word.chars().any(|c| c.is_control())
-        {
+        if word.chars().count() > MAX_WORD_CHARS || word.chars().any(|c| c.is_control()) {
             return Err(format!(
                 "Keep each word to {MAX_WORD_CHARS} characters, separated by commas (\"{}\" is \
                  too long).",
@@ -448,7 +450,11 @@ pub fn validate(current: &BotConfig, input: &SettingsInput) -> Result<BotConfig,
             &input.opt_out_words,
             &mut config.opt_out_words,
         ),
-        ("opt_in_words", &input.opt_in_words, &mut config.opt_in_words),
+        (
+            "opt_in_words",
+            &input.opt_in_words,
+            &mut config.opt_in_words,
+        ),
     ] {
         if let Some(typed) = typed {
             match parse_words(typed) {
@@ -812,7 +818,12 @@ mod tests {
         assert_eq!(saved.takeover_idle_minutes, 90);
 
         input.opt_out_words = Some("a-very-long-word-indeed-too-long".into());
-        input.opt_in_words = Some((1..=11).map(|n| format!("w{n}")).collect::<Vec<_>>().join(","));
+        input.opt_in_words = Some(
+            (1..=11)
+                .map(|n| format!("w{n}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         input.takeover_idle_minutes = Some("2".into());
         let errors = validate(&config, &input).unwrap_err();
         for field in ["opt_out_words", "opt_in_words", "takeover_idle_minutes"] {

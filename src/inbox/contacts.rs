@@ -144,11 +144,7 @@ fn base_query(
 }
 
 /// Turn rows into [`ContactRow`]s with their tags (one query for all of them).
-fn with_tags(
-    conn: &mut DbConn,
-    tenant: &TenantId,
-    rows: Vec<Row>,
-) -> QueryResult<Vec<ContactRow>> {
+fn with_tags(conn: &mut DbConn, tenant: &TenantId, rows: Vec<Row>) -> QueryResult<Vec<ContactRow>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     let mut tags: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if !ids.is_empty() {
@@ -207,9 +203,9 @@ pub async fn list(
     let tenant = scope.tenant_id().clone();
     let cursor = cursor.cloned();
     let tag = match &filter.tag {
-        Some(raw) if !raw.trim().is_empty() => Some(normalize_tag(raw).ok_or_else(|| {
-            ServiceError::invalid("tag", TAG_RULE)
-        })?),
+        Some(raw) if !raw.trim().is_empty() => {
+            Some(normalize_tag(raw).ok_or_else(|| ServiceError::invalid("tag", TAG_RULE))?)
+        }
         _ => None,
     };
     let typed = search_text(&filter.search);
@@ -318,21 +314,20 @@ pub async fn detail(ctx: &Context, scope: &TenantScope, id: &str) -> ServiceResu
     ctx.db
         .transaction(scope.rows(), move |conn| -> ServiceResult<_> {
             let contact = find_in(conn, &tenant, &id)?.ok_or(ServiceError::NotFound)?;
-            let notes: Vec<(String, Option<UserId>, String, NaiveDateTime)> =
-                contact_notes::table
-                    .filter(contact_notes::tenant_id.eq(&tenant))
-                    .filter(contact_notes::contact_id.eq(&contact.id))
-                    .order((contact_notes::created_at, contact_notes::id))
-                    .select((
-                        contact_notes::id,
-                        contact_notes::author_id,
-                        contact_notes::body,
-                        contact_notes::created_at,
-                    ))
-                    .load::<(String, Option<String>, String, NaiveDateTime)>(conn)?
-                    .into_iter()
-                    .map(|(id, author, body, at)| (id, author.map(UserId::from), body, at))
-                    .collect();
+            let notes: Vec<(String, Option<UserId>, String, NaiveDateTime)> = contact_notes::table
+                .filter(contact_notes::tenant_id.eq(&tenant))
+                .filter(contact_notes::contact_id.eq(&contact.id))
+                .order((contact_notes::created_at, contact_notes::id))
+                .select((
+                    contact_notes::id,
+                    contact_notes::author_id,
+                    contact_notes::body,
+                    contact_notes::created_at,
+                ))
+                .load::<(String, Option<String>, String, NaiveDateTime)>(conn)?
+                .into_iter()
+                .map(|(id, author, body, at)| (id, author.map(UserId::from), body, at))
+                .collect();
             let mut authors: Vec<UserId> = notes.iter().filter_map(|n| n.1.clone()).collect();
             authors.sort();
             authors.dedup();
@@ -444,7 +439,12 @@ pub fn normalize_note(raw: &str) -> Result<String, FieldErrors> {
 }
 
 /// Add a note to one of the scope's contacts, written by the scope's member.
-pub async fn add_note(ctx: &Context, scope: &TenantScope, id: &str, raw: &str) -> ServiceResult<()> {
+pub async fn add_note(
+    ctx: &Context,
+    scope: &TenantScope,
+    id: &str,
+    raw: &str,
+) -> ServiceResult<()> {
     let body = normalize_note(raw)?;
     let (tenant, id, author) = (
         scope.tenant_id().clone(),
@@ -563,7 +563,12 @@ pub async fn delete(
                     .filter(contacts::id.eq(&contact.id)),
             )
             .execute(conn)?;
-            let detail = format!("{} (+{}, {})", contact.display_name(), contact.number, contact.bot_name);
+            let detail = format!(
+                "{} (+{}, {})",
+                contact.display_name(),
+                contact.number,
+                contact.bot_name
+            );
             audit::record(
                 conn,
                 Action::ContactDeleted,
@@ -640,7 +645,8 @@ pub async fn export_csv(
         })
         .await?;
     let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(CSV_HEADER).map_err(ServiceError::internal)?;
+    out.write_record(CSV_HEADER)
+        .map_err(ServiceError::internal)?;
     for row in &rows {
         out.write_record([
             csv_cell(row.name.as_deref().unwrap_or("")),
@@ -674,7 +680,10 @@ mod tests {
 
     #[test]
     fn notes_lose_control_characters_and_keep_to_their_length() {
-        assert_eq!(normalize_note(" call\u{7} back\r\nsoon "), Ok("call back\nsoon".into()));
+        assert_eq!(
+            normalize_note(" call\u{7} back\r\nsoon "),
+            Ok("call back\nsoon".into())
+        );
         assert!(normalize_note("  \u{0} ").is_err());
         assert!(normalize_note(&"x".repeat(MAX_NOTE_CHARS)).is_ok());
         assert!(normalize_note(&"x".repeat(MAX_NOTE_CHARS + 1)).is_err());

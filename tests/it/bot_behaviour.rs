@@ -59,7 +59,11 @@ pub(crate) fn form_of(config: &BotConfig) -> Vec<(String, String)> {
 }
 
 /// `fields` with `name` set to `value`.
-pub(crate) fn with(mut fields: Vec<(String, String)>, name: &str, value: &str) -> Vec<(String, String)> {
+pub(crate) fn with(
+    mut fields: Vec<(String, String)>,
+    name: &str,
+    value: &str,
+) -> Vec<(String, String)> {
     fields.retain(|(k, _)| k != name);
     fields.push((name.to_owned(), value.to_owned()));
     fields

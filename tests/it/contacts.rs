@@ -68,10 +68,16 @@ async fn contacts_stop_and_start_from_a_customer_opt_out_and_in_and_are_told_so(
     assert!(list.body.contains("Opted out"), "{}", list.body);
 
     assert_eq!(chat.say(CARL, " start ").await, reply(CARL, OPTED_IN));
-    assert!(!opted_out(&site, CARL).await, "START opted the contact in again");
-    assert_eq!(
-        chat.say(CARL, "stop the order").await.iter().any(|(_, t)| t == OPTED_OUT),
-        false,
+    assert!(
+        !opted_out(&site, CARL).await,
+        "START opted the contact in again"
+    );
+    assert!(
+        !chat
+            .say(CARL, "stop the order")
+            .await
+            .iter()
+            .any(|(_, t)| t == OPTED_OUT),
         "only the whole message counts"
     );
     assert!(!opted_out(&site, CARL).await);
@@ -140,14 +146,20 @@ async fn contacts_tags_and_notes_are_added_shown_and_refused_with_the_text_kept(
     let dora = contact_id(&site, DORA).await;
     let path = format!("/contacts/{carl}");
 
-    let added = owner.post(&format!("{path}/tags"), &[("tag", "  VIP ")]).await;
+    let added = owner
+        .post(&format!("{path}/tags"), &[("tag", "  VIP ")])
+        .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
     assert_eq!(added.location(), format!("{path}?notice=tag_added"));
     let page = owner.get(added.location()).await;
     assert!(page.body.contains("Tag added."));
     owner.post(&format!("{path}/tags"), &[("tag", "vip")]).await;
     let page = owner.get(&path).await;
-    assert!(page.body.contains(r#"<span class="tag">vip</span>"#), "{}", page.body);
+    assert!(
+        page.body.contains(r#"<span class="tag">vip</span>"#),
+        "{}",
+        page.body
+    );
     let tags: i64 = site
         .query(|c| contact_tags::table.count().get_result(c))
         .await;
@@ -175,11 +187,18 @@ async fn contacts_tags_and_notes_are_added_shown_and_refused_with_the_text_kept(
     assert!(!tagged.body.contains(&format!(r#"data-contact="{dora}""#)));
 
     let noted = owner
-        .post(&format!("{path}/notes"), &[("body", "Prefers calls\nin the morning")])
+        .post(
+            &format!("{path}/notes"),
+            &[("body", "Prefers calls\nin the morning")],
+        )
         .await;
     assert_eq!(noted.status, StatusCode::SEE_OTHER, "{}", noted.body);
     let page = owner.get(&path).await;
-    assert!(page.body.contains("Prefers calls\nin the morning"), "{}", page.body);
+    assert!(
+        page.body.contains("Prefers calls\nin the morning"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("Ana ·"), "the author is named");
     let long = "n".repeat(2001);
     for bad in ["   ", long.as_str()] {
@@ -197,7 +216,13 @@ async fn contacts_tags_and_notes_are_added_shown_and_refused_with_the_text_kept(
         .post(&format!("{path}/tags/remove"), &[("tag", "vip")])
         .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
-    assert!(!owner.get(&path).await.body.contains(r#"<span class="tag">vip</span>"#));
+    assert!(
+        !owner
+            .get(&path)
+            .await
+            .body
+            .contains(r#"<span class="tag">vip</span>"#)
+    );
 }
 
 #[actix_web::test]
@@ -242,19 +267,44 @@ async fn contacts_only_owners_and_admins_delete_and_export() {
     assert!(list.body.contains("Export CSV"));
     let csv = owner.get("/contacts/export.csv").await;
     assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
-    let disposition = csv.headers.get(header::CONTENT_DISPOSITION).unwrap().to_str().unwrap();
-    assert!(disposition.starts_with("attachment; filename=\"contacts-"), "{disposition}");
-    assert!(csv.headers.get(header::CONTENT_TYPE).unwrap().to_str().unwrap().starts_with("text/csv"));
+    let disposition = csv
+        .headers
+        .get(header::CONTENT_DISPOSITION)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"contacts-"),
+        "{disposition}"
+    );
+    assert!(
+        csv.headers
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let lines: Vec<&str> = csv.body.lines().collect();
-    assert_eq!(lines[0], "name,number,bot,first seen,last seen,tags,opted out");
+    assert_eq!(
+        lines[0],
+        "name,number,bot,first seen,last seen,tags,opted out"
+    );
     assert_eq!(lines.len(), 3, "{}", csv.body);
     let carl_line = lines
         .iter()
         .find(|l| l.starts_with("Carl,351912345678,Bakery bot,"))
         .expect("Carl's row");
     assert!(carl_line.contains(",called vip,"), "{carl_line}");
-    assert!(!carl_line.ends_with(','), "opted out, with the time: {carl_line}");
-    assert!(lines.iter().any(|l| l.starts_with("Dora,5511987654321,Bakery bot,") && l.ends_with(',')));
+    assert!(
+        !carl_line.ends_with(','),
+        "opted out, with the time: {carl_line}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Dora,5511987654321,Bakery bot,") && l.ends_with(','))
+    );
     assert_eq!(audited(&site, "contacts_exported").await, 1);
 
     // The owner deletes, after a confirmation.
@@ -302,12 +352,20 @@ async fn contacts_words_and_the_takeover_silence_are_bot_settings() {
     let (bot_id, mut owner) = bot_with_template(&site, site.app().await, "faq_assistant").await;
     let path = format!("/bots/{bot_id}/settings");
     let page = owner.get(&path).await;
-    assert!(page.body.contains(r#"name="opt_out_words" value="stop, unsubscribe""#), "{}", page.body);
+    assert!(
+        page.body
+            .contains(r#"name="opt_out_words" value="stop, unsubscribe""#),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains(r#"name="takeover_idle_minutes""#));
 
     let fields = form_of(&stored_config(&site).await);
     let long = "a-word-far-too-long-to-be-a-word";
-    let eleven = (1..=11).map(|n| format!("w{n}")).collect::<Vec<_>>().join(", ");
+    let eleven = (1..=11)
+        .map(|n| format!("w{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     for (field, bad) in [
         ("handoff_words", long),
         ("opt_out_words", eleven.as_str()),
@@ -315,10 +373,22 @@ async fn contacts_words_and_the_takeover_silence_are_bot_settings() {
         ("takeover_idle_minutes", "soon"),
         ("takeover_idle_minutes", "1441"),
     ] {
-        let refused = owner.post(&path, &pairs(&with(fields.clone(), field, bad))).await;
-        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}={bad}");
-        assert!(refused.body.contains(&format!(r#"id="{field}-error""#)), "{field}");
-        assert!(refused.body.contains(&format!(r#"value="{bad}""#)), "{field}={bad} kept");
+        let refused = owner
+            .post(&path, &pairs(&with(fields.clone(), field, bad)))
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}={bad}"
+        );
+        assert!(
+            refused.body.contains(&format!(r#"id="{field}-error""#)),
+            "{field}"
+        );
+        assert!(
+            refused.body.contains(&format!(r#"value="{bad}""#)),
+            "{field}={bad} kept"
+        );
     }
     let config = stored_config(&site).await;
     assert_eq!(config.takeover_idle_minutes, 60, "nothing saved");
@@ -343,7 +413,10 @@ async fn contacts_words_and_the_takeover_silence_are_bot_settings() {
     let told = chat.say(CARL, "HALT").await;
     assert_eq!(
         told,
-        reply(CARL, "You will get no more broadcasts from us. Send AGAIN to get them again.")
+        reply(
+            CARL,
+            "You will get no more broadcasts from us. Send AGAIN to get them again."
+        )
     );
     assert!(opted_out(&site, CARL).await);
 }

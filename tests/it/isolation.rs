@@ -251,7 +251,11 @@ async fn foreign_ids_are_404_and_change_nothing() {
     assert!(!tags_a.body.contains("Bertha"), "B's tags are not A's");
     let export_a = ana.get("/contacts/export.csv").await;
     assert_eq!(export_a.status, StatusCode::OK);
-    assert!(!export_a.body.contains("4915112345678"), "{}", export_a.body);
+    assert!(
+        !export_a.body.contains("4915112345678"),
+        "{}",
+        export_a.body
+    );
     // B's owner sees the contact, so the id was real.
     assert_eq!(
         bob.get(&format!("/contacts/{contact_b}")).await.status,

@@ -192,7 +192,12 @@ fn settings_input(fields: &[(String, String)], commands: usize) -> SettingsInput
     };
     let has = |name: &str| fields.iter().any(|(k, _)| k == name);
     // A field the form did not send keeps its stored value.
-    let sent = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let sent = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     SettingsInput {
         handoff_words: sent("handoff_words"),
         opt_out_words: sent("opt_out_words"),

@@ -57,15 +57,16 @@ fn newest_query(q: &str, tag: &str) -> String {
 
 /// The query string of the page after `cursor`, keeping the search and the filter.
 fn older_query(q: &str, tag: &str, cursor: &Cursor) -> String {
-    format!("{}&after={}", newest_query(q, tag), encoded(&cursor.encode()))
+    format!(
+        "{}&after={}",
+        newest_query(q, tag),
+        encoded(&cursor.encode())
+    )
 }
 
 /// `GET /contacts`: newest seen first; `q` searches names and numbers, `tag` filters,
 /// `after` is the cursor of the "Older" link.
-pub async fn list(
-    member: Member,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, AppError> {
+pub async fn list(member: Member, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let state = &member.visitor.state;
     let cursor = query.after.as_deref().and_then(Cursor::decode);
@@ -83,12 +84,9 @@ pub async fn list(
                     .map(|c| older_query(&query.q, &query.tag, c));
                 (page.rows, older, FieldErrors::new(), StatusCode::OK)
             }
-            Err(crate::error::ServiceError::Invalid(errors)) => (
-                Vec::new(),
-                None,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
+            Err(crate::error::ServiceError::Invalid(errors)) => {
+                (Vec::new(), None, errors, StatusCode::UNPROCESSABLE_ENTITY)
+            }
             Err(e) => return Err(e.into()),
         };
     let newest = newest_query(&query.q, &query.tag);
@@ -113,12 +111,8 @@ pub async fn list(
 /// `GET /contacts/export.csv`: every contact of the workspace, as a download (owners and
 /// admins; audited).
 pub async fn export(member: Member) -> Result<HttpResponse, AppError> {
-    let csv = contacts::export_csv(
-        &member.visitor.state,
-        &member.scope,
-        &member.visitor.client,
-    )
-    .await?;
+    let csv =
+        contacts::export_csv(&member.visitor.state, &member.scope, &member.visitor.client).await?;
     let filename = format!("contacts-{}.csv", chrono::Utc::now().format("%Y-%m-%d"));
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
