@@ -420,3 +420,66 @@ async fn contacts_words_and_the_takeover_silence_are_bot_settings() {
     );
     assert!(opted_out(&site, CARL).await);
 }
+
+#[actix_web::test]
+async fn contacts_are_paged_newest_first_with_an_older_link_that_keeps_the_search() {
+    use whatsdex::db::schema::bots;
+    let site = Site::start();
+    let (bot_id, mut owner) = bot_with_template(&site, site.app().await, "faq_assistant").await;
+    // 52 customers called Pat, one a minute; one more who is not.
+    site.query(move |c| {
+        let tenant: String = bots::table.find(&bot_id).select(bots::tenant_id).first(c)?;
+        let start = chrono::Utc::now().naive_utc() - chrono::Duration::hours(2);
+        for n in 0..53 {
+            let at = start + chrono::Duration::minutes(n);
+            let name = if n == 52 {
+                "Quinn".to_owned()
+            } else {
+                format!("Pat {n}")
+            };
+            diesel::insert_into(contacts::table)
+                .values((
+                    contacts::id.eq(format!("c{n:02}")),
+                    contacts::tenant_id.eq(&tenant),
+                    contacts::bot_id.eq(&bot_id),
+                    contacts::number.eq(format!("4477009{n:05}")),
+                    contacts::name.eq(Some(name)),
+                    contacts::first_seen_at.eq(at),
+                    contacts::last_seen_at.eq(at),
+                ))
+                .execute(c)?;
+        }
+        Ok(())
+    })
+    .await;
+    let first = owner.get("/contacts?q=pat").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body.matches("data-contact=").count(), 50);
+    assert!(first.body.contains(r#"data-contact="c51""#), "newest first");
+    assert!(
+        !first.body.contains(r#"data-contact="c52""#),
+        "the search holds"
+    );
+    assert!(!first.body.contains(r#"data-contact="c01""#));
+    let older = first
+        .body
+        .split(r#"<a href="/contacts?"#)
+        .find_map(|rest| {
+            rest.split_once(r#"" rel="next""#)
+                .map(|(q, _)| q.to_owned())
+        })
+        .expect("an Older link");
+    let second = owner
+        .get(&format!(
+            "/contacts?{}",
+            older.replace("&amp;", "&").replace("&#38;", "&")
+        ))
+        .await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    assert_eq!(second.body.matches("data-contact=").count(), 2);
+    assert!(
+        second.body.contains(r#"data-contact="c00""#)
+            && second.body.contains(r#"data-contact="c01""#)
+    );
+    assert!(!second.body.contains(r#"rel="next""#), "nothing older");
+}
