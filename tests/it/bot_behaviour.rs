@@ -13,7 +13,7 @@ use crate::common::Site;
 use crate::templates::{CARL, Chat, DORA, OWNER, bot_with_template};
 
 /// The bot's stored settings.
-async fn stored_config(site: &Site) -> BotConfig {
+pub(crate) async fn stored_config(site: &Site) -> BotConfig {
     let json: String = site
         .query(|c| bot_configs::table.select(bot_configs::config).first(c))
         .await;
@@ -22,7 +22,7 @@ async fn stored_config(site: &Site) -> BotConfig {
 
 /// The settings form's fields as the page fills them in for `config`: what a browser sends
 /// when the owner changes nothing else.
-fn form_of(config: &BotConfig) -> Vec<(String, String)> {
+pub(crate) fn form_of(config: &BotConfig) -> Vec<(String, String)> {
     let mut fields: Vec<(String, String)> = vec![
         ("prefix".into(), config.prefix.clone()),
         ("language".into(), config.language.clone()),
@@ -59,13 +59,17 @@ fn form_of(config: &BotConfig) -> Vec<(String, String)> {
 }
 
 /// `fields` with `name` set to `value`.
-fn with(mut fields: Vec<(String, String)>, name: &str, value: &str) -> Vec<(String, String)> {
+pub(crate) fn with(
+    mut fields: Vec<(String, String)>,
+    name: &str,
+    value: &str,
+) -> Vec<(String, String)> {
     fields.retain(|(k, _)| k != name);
     fields.push((name.to_owned(), value.to_owned()));
     fields
 }
 
-fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+pub(crate) fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
     fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))

@@ -4,7 +4,9 @@
 use actix_web::http::StatusCode;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use whatsdex::db::schema::{invitations, memberships, tenants, users};
+use whatsdex::db::schema::{
+    bots, contact_notes, contact_tags, contacts, invitations, memberships, tenants, users,
+};
 
 use crate::common::browser::Browser;
 use crate::common::{self, PASSWORD, Site};
@@ -54,6 +56,25 @@ async fn snapshot(site: &Site) -> Vec<String> {
                 .map(|r| format!("{r:?}")),
         );
         rows.extend(tenants::table.select(tenants::name).load::<String>(c)?);
+        rows.extend(
+            contacts::table
+                .select((contacts::id, contacts::opted_out_at.is_null()))
+                .load::<(String, bool)>(c)?
+                .into_iter()
+                .map(|r| format!("{r:?}")),
+        );
+        rows.extend(
+            contact_tags::table
+                .select((contact_tags::contact_id, contact_tags::tag))
+                .load::<(String, String)>(c)?
+                .into_iter()
+                .map(|r| format!("{r:?}")),
+        );
+        rows.extend(
+            contact_notes::table
+                .select(contact_notes::id)
+                .load::<String>(c)?,
+        );
         rows.sort();
         Ok(rows)
     })
@@ -103,6 +124,46 @@ async fn foreign_ids_are_404_and_change_nothing() {
         })
         .await;
 
+    // B has a bot with a contact, tagged.
+    let contact_b = "contact-of-b".to_owned();
+    {
+        let (tenant, contact) = (workspace_b.clone(), contact_b.clone());
+        site.query(move |c| {
+            let now = chrono::Utc::now().naive_utc();
+            diesel::insert_into(bots::table)
+                .values((
+                    bots::id.eq("bot-of-b"),
+                    bots::tenant_id.eq(&tenant),
+                    bots::name.eq("B's bot"),
+                    bots::transport.eq("sandbox"),
+                    bots::status.eq("unpaired"),
+                    bots::created_at.eq(now),
+                    bots::updated_at.eq(now),
+                ))
+                .execute(c)?;
+            diesel::insert_into(contacts::table)
+                .values((
+                    contacts::id.eq(&contact),
+                    contacts::tenant_id.eq(&tenant),
+                    contacts::bot_id.eq("bot-of-b"),
+                    contacts::number.eq("4915112345678"),
+                    contacts::name.eq(Some("Bertha")),
+                    contacts::first_seen_at.eq(now),
+                    contacts::last_seen_at.eq(now),
+                ))
+                .execute(c)?;
+            diesel::insert_into(contact_tags::table)
+                .values((
+                    contact_tags::contact_id.eq(&contact),
+                    contact_tags::tag.eq("vip"),
+                    contact_tags::tenant_id.eq(&tenant),
+                    contact_tags::created_at.eq(now),
+                ))
+                .execute(c)
+        })
+        .await;
+    }
+
     let before = snapshot(&site).await;
     // (what, path, form fields)
     type Attempt<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
@@ -133,6 +194,31 @@ async fn foreign_ids_are_404_and_change_nothing() {
             vec![],
         ),
         (
+            "tag a foreign contact",
+            format!("/contacts/{contact_b}/tags"),
+            vec![("tag", "mine")],
+        ),
+        (
+            "untag a foreign contact",
+            format!("/contacts/{contact_b}/tags/remove"),
+            vec![("tag", "vip")],
+        ),
+        (
+            "note on a foreign contact",
+            format!("/contacts/{contact_b}/notes"),
+            vec![("body", "seen")],
+        ),
+        (
+            "opt a foreign contact out",
+            format!("/contacts/{contact_b}/opt-out"),
+            vec![("opted_out", "1")],
+        ),
+        (
+            "delete a foreign contact",
+            format!("/contacts/{contact_b}/delete"),
+            vec![],
+        ),
+        (
             "switch into a foreign workspace",
             "/workspaces/switch".to_owned(),
             vec![("tenant_id", workspace_b.as_str())],
@@ -146,10 +232,34 @@ async fn foreign_ids_are_404_and_change_nothing() {
             "{what}: same page as a missing id"
         );
     }
+    for path in [
+        format!("/contacts/{contact_b}"),
+        format!("/contacts/{contact_b}/delete"),
+    ] {
+        let page = ana.get(&path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(page.body.contains("Page not found"), "{path}");
+    }
     assert_eq!(
         snapshot(&site).await,
         before,
         "foreign requests changed nothing"
+    );
+    let contacts_a = ana.get("/contacts?q=bertha").await;
+    assert!(!contacts_a.body.contains("Bertha") && !contacts_a.body.contains(&contact_b));
+    let tags_a = ana.get("/contacts?tag=vip").await;
+    assert!(!tags_a.body.contains("Bertha"), "B's tags are not A's");
+    let export_a = ana.get("/contacts/export.csv").await;
+    assert_eq!(export_a.status, StatusCode::OK);
+    assert!(
+        !export_a.body.contains("4915112345678"),
+        "{}",
+        export_a.body
+    );
+    // B's owner sees the contact, so the id was real.
+    assert_eq!(
+        bob.get(&format!("/contacts/{contact_b}")).await.status,
+        StatusCode::OK
     );
 
     let dashboard = ana.get("/dashboard").await;

@@ -20,6 +20,7 @@ mod cloud_sending;
 mod cloud_templates;
 mod cloud_webhooks;
 mod common;
+mod contacts;
 mod deploy_files;
 mod fake_whatsapp;
 mod hardening;
