@@ -60,7 +60,8 @@ const require = createRequire(import.meta.url);
 const AXE_PATH = require.resolve('axe-core/axe.min.js');
 
 /** Paths never followed: not pages, or pages that act (sign out) or leave the app. */
-const NOT_PAGES = [/^\/static\//, /^\/api\//, /^\/metrics$/, /^\/health$/, /^\/logout$/, /^\/webhooks\//];
+// Not pages: files, probes, and downloads (the contacts' CSV; media files).
+const NOT_PAGES = [/^\/static\//, /^\/api\//, /^\/metrics$/, /^\/health$/, /^\/logout$/, /^\/webhooks\//, /\.csv$/, /^\/media\//];
 
 let visitorBrowser; // no account: public pages and the sandbox phone
 let ownerBrowser;
