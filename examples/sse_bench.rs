@@ -119,13 +119,21 @@ async fn sign_up(client: &reqwest::Client, base_url: &str) -> anyhow::Result<Str
         .post(format!("{base_url}/signup"))
         .header(reqwest::header::COOKIE, &csrf)
         .header(reqwest::header::ORIGIN, base_url)
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("name", "Bench"),
-            ("email", "bench@example.com"),
-            ("password", PASSWORD),
-            ("workspace_name", "Bench"),
-        ])
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("csrf_token", token.as_str()),
+                    ("name", "Bench"),
+                    ("email", "bench@example.com"),
+                    ("password", PASSWORD),
+                    ("workspace_name", "Bench"),
+                ])
+                .finish(),
+        )
         .send()
         .await?;
     let session = cookie(&signed_up, "wdx_session")
@@ -152,10 +160,9 @@ async fn listen(response: reqwest::Response, until: tokio::time::Instant) -> Vec
         buffer.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buffer.find("\n\n") {
             let frame: String = buffer.drain(..end + 2).collect();
-            if let Some(id) = frame.lines().find_map(|l| l.strip_prefix("id: ")) {
-                if let Ok(seq) = id.trim().parse() {
-                    heard.push((seq, Instant::now()));
-                }
+            let id = frame.lines().find_map(|l| l.strip_prefix("id: "));
+            if let Some(Ok(seq)) = id.map(|id| id.trim().parse()) {
+                heard.push((seq, Instant::now()));
             }
         }
     }

@@ -328,6 +328,16 @@ fn bubbles_in(
         .collect())
 }
 
+/// A queued team reply: id, body, content, queued at, author, last error.
+type QueuedRow = (
+    String,
+    String,
+    Option<String>,
+    NaiveDateTime,
+    Option<UserId>,
+    Option<String>,
+);
+
 /// Team replies of the bot still in the outbox (to `number`, or the one entry `id`).
 fn queued_in(
     conn: &mut DbConn,
@@ -357,14 +367,7 @@ fn queued_in(
     if let Some(id) = id {
         query = query.filter(outbox::id.eq(id.to_owned()));
     }
-    let rows: Vec<(
-        String,
-        String,
-        Option<String>,
-        NaiveDateTime,
-        Option<UserId>,
-        Option<String>,
-    )> = query.order(outbox::created_at.asc()).load(conn)?;
+    let rows: Vec<QueuedRow> = query.order(outbox::created_at.asc()).load(conn)?;
     let authors: Vec<UserId> = rows.iter().filter_map(|row| row.4.clone()).collect();
     let names = member_names_in(conn, tenant, &authors)?;
     Ok(rows

@@ -570,7 +570,7 @@ pub async fn members(ctx: &Context, scope: &TenantScope) -> ServiceResult<Vec<(U
                 .collect::<Vec<_>>())
         })
         .await?;
-    people.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    people.sort_by_key(|a| a.1.to_lowercase());
     Ok(people)
 }
 
