@@ -247,7 +247,7 @@ impl Feed {
         if session.tenant_id.as_ref() != Some(self.scope.tenant_id()) {
             return false;
         }
-        if self.beats % MEMBERSHIP_EVERY_BEATS != 0 {
+        if !self.beats.is_multiple_of(MEMBERSHIP_EVERY_BEATS) {
             return true;
         }
         match crate::tenants::members::workspaces_of(&self.state, self.scope.user_id().as_str())
