@@ -213,7 +213,7 @@ pub async fn list(
         Backend::Postgres => fts::postgres_query(&typed),
         Backend::Sqlite => fts::sqlite_query(&typed),
     };
-    let mut rows = ctx
+    let rows = ctx
         .db
         .run_in(scope.rows(), move |conn| {
             let mut query = base_query(&tenant).into_boxed();
@@ -262,15 +262,7 @@ pub async fn list(
             with_tags(conn, &tenant, rows)
         })
         .await?;
-    let next = if rows.len() as i64 > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(|row| Cursor {
-            at: row.last_seen_at,
-            id: row.id.clone(),
-        })
-    } else {
-        None
-    };
+    let (rows, next) = Cursor::page(rows, PAGE_SIZE, |row| (row.last_seen_at, row.id.clone()));
     Ok(ContactPage { rows, next })
 }
 

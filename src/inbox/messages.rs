@@ -214,19 +214,12 @@ pub async fn of_thread(
                         .and(messages::id.lt(before.id.clone()))),
                 );
             }
-            let mut rows: Vec<MessageRow> = query
+            let rows: Vec<MessageRow> = query
                 .order((messages::created_at.desc(), messages::id.desc()))
                 .limit(PAGE_SIZE + 1)
                 .load(conn)?;
-            let earlier = if rows.len() as i64 > PAGE_SIZE {
-                rows.truncate(PAGE_SIZE as usize);
-                rows.last().map(|row| MessageCursor {
-                    at: row.6,
-                    id: row.0.clone(),
-                })
-            } else {
-                None
-            };
+            let (mut rows, earlier) =
+                MessageCursor::page(rows, PAGE_SIZE, |row| (row.6, row.0.clone()));
             rows.reverse();
             let mut bubbles = bubbles_in(conn, &tenant, &bot_id, rows)?;
             if before.is_none() {

@@ -84,16 +84,8 @@ pub async fn search(
             Ok((conversations, rows))
         })
         .await?;
-    let (conversations, mut rows) = found;
-    let next = if rows.len() as i64 > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(|row| Cursor {
-            at: row.created_at,
-            id: row.id.clone(),
-        })
-    } else {
-        None
-    };
+    let (conversations, rows) = found;
+    let (rows, next) = Cursor::page(rows, PAGE_SIZE, |row| (row.created_at, row.id.clone()));
     let messages = rows
         .into_iter()
         // A message to a number that never wrote has no conversation to open.

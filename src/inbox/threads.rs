@@ -106,6 +106,25 @@ impl Cursor {
         }
     }
 
+    /// Split `rows`, read one more than a page of `size`, into the page and the cursor after
+    /// its last row (`at_of` gives a row's time and id) when more rows follow.
+    pub fn page<T>(
+        mut rows: Vec<T>,
+        size: i64,
+        at_of: impl Fn(&T) -> (NaiveDateTime, String),
+    ) -> (Vec<T>, Option<Self>) {
+        let size = usize::try_from(size).unwrap_or(0);
+        if rows.len() <= size {
+            return (rows, None);
+        }
+        rows.truncate(size);
+        let next = rows.last().map(|row| {
+            let (at, id) = at_of(row);
+            Self { at, id }
+        });
+        (rows, next)
+    }
+
     /// As a link writes it.
     pub fn encode(&self) -> String {
         format!("{}_{}", self.at.and_utc().timestamp_micros(), self.id)
@@ -187,13 +206,7 @@ pub async fn list(
             with_names(conn, &tenant, rows)
         })
         .await?;
-    let mut rows = rows;
-    let next = if rows.len() as i64 > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(Cursor::after)
-    } else {
-        None
-    };
+    let (rows, next) = Cursor::page(rows, PAGE_SIZE, |row| (row.last_message_at, row.id.clone()));
     Ok(ThreadPage { rows, next })
 }
 
