@@ -90,6 +90,16 @@
     if (event.detail.target && event.detail.target.id === 'bubbles') scrollIfFollowing();
   });
 
+  // Keep each stream's address at the last event heard: after an error the extension opens a
+  // fresh EventSource from the attribute, which sends no Last-Event-ID, and `after` resumes it.
+  document.addEventListener('htmx:sseMessage', function (event) {
+    var id = event.detail && event.detail.lastEventId;
+    var source = event.target && event.target.closest ? event.target.closest('[sse-connect]') : null;
+    if (!id || !source) return;
+    var url = source.getAttribute('sse-connect').replace(/([?&])after=\d*/, '$1after=' + id);
+    source.setAttribute('sse-connect', url);
+  });
+
   // Leaving the page: close the streams first, so the browser's cut connection is not
   // reported as an error. A page brought back from the back-forward cache has no stream left:
   // load it afresh.

@@ -51,6 +51,11 @@ const REPLAY_PAGES: usize = 4;
 pub struct ThreadParam {
     #[serde(default)]
     thread: String,
+    /// The last sequence number the page has, for a page that opens its stream anew (the
+    /// page as rendered, or the SSE extension's fresh connection after an error, which sends
+    /// no `Last-Event-ID`): resumed from there like a reconnect.
+    #[serde(default)]
+    after: String,
 }
 
 /// `GET /inbox/events?thread=<id>` (a conversation) or `?bot=…&status=…&assigned=…&unread=1`
@@ -77,7 +82,8 @@ pub async fn stream(
         .headers()
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok());
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or_else(|| thread.after.trim().parse::<i64>().ok());
     let mut feed = Feed {
         token: req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()),
         state,

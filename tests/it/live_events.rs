@@ -366,6 +366,15 @@ async fn a_reconnecting_page_gets_exactly_what_it_missed() {
     );
     assert!(one < two);
     assert!(!texts.contains("Seen one"), "{texts}");
+
+    // A page that opens a fresh stream (no Last-Event-ID) names its place in the address.
+    let fresh = format!("{path}&after={last_seen}");
+    let mut stream = open(&*app, &owner, &fresh, None).await;
+    let mut again = Vec::new();
+    while let Some(event) = stream.next_within(QUIET).await {
+        again.push(event.seq());
+    }
+    assert_eq!(again, missed, "`after` resumes like Last-Event-ID");
 }
 
 #[actix_web::test]

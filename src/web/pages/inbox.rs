@@ -112,6 +112,8 @@ struct InboxPage {
     statuses: [ThreadStatus; 3],
     /// What a search found, when the page is a search.
     found: Option<Found>,
+    /// The live log's position when the page was read: its stream resumes from there.
+    live_after: i64,
 }
 
 /// A search's results as the page lists them.
@@ -131,6 +133,8 @@ pub async fn list(member: Member, query: web::Query<ListQuery>) -> Result<HttpRe
         .map(|bot| (bot.id.to_string(), bot.name))
         .collect();
     let now = Utc::now().naive_utc();
+    // Read before the rows: an event in between is replayed, never lost.
+    let live_after = crate::live::latest(&state.db, member.scope.tenant_id()).await?;
     let (rows, next, found) = if query.q.trim().is_empty() {
         let filter = query.filter(member.scope.user_id());
         let cursor = Cursor::decode(&query.after);
@@ -158,6 +162,7 @@ pub async fn list(member: Member, query: web::Query<ListQuery>) -> Result<HttpRe
         (results.conversations, None, Some(found))
     };
     render(&InboxPage {
+        live_after,
         layout: member.visitor.layout("Inbox"),
         rows: rows.into_iter().map(|row| InboxRow { row, now }).collect(),
         query,
@@ -231,6 +236,8 @@ pub struct Day {
 #[template(path = "pages/inbox_thread.html")]
 struct ThreadPage {
     layout: Layout,
+    /// The live log's position when the page was read: its stream resumes from there.
+    live_after: i64,
     state: ThreadState,
     days: Vec<Day>,
     earlier: Option<String>,
@@ -280,6 +287,7 @@ async fn thread_page(
 ) -> Result<ThreadPage, AppError> {
     let state = &member.visitor.state;
     let scope = &member.scope;
+    let live_after = crate::live::latest(&state.db, scope.tenant_id()).await?;
     let thread = threads::find(state, scope, id).await?;
     let thread = if thread.unread > 0 {
         let nobody = crate::tenants::audit::ClientInfo {
@@ -295,6 +303,7 @@ async fn thread_page(
     let layout = member.visitor.layout(thread.display_name());
     let csrf = layout.csrf.clone();
     Ok(ThreadPage {
+        live_after,
         composer: composer(member, &thread, text, errors, limit).await?,
         earlier: conversation
             .earlier
