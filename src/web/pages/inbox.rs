@@ -20,7 +20,6 @@ use crate::live::{LiveEvent, LiveKind};
 use crate::tenancy::TenantScope;
 use crate::validation::FieldErrors;
 use crate::web::auth::Member;
-use crate::web::client::client_info;
 use crate::web::layout::Layout;
 use crate::web::{AppError, AppState, render};
 
@@ -290,11 +289,8 @@ async fn thread_page(
     let live_after = crate::live::latest(&state.db, scope.tenant_id()).await?;
     let thread = threads::find(state, scope, id).await?;
     let thread = if thread.unread > 0 {
-        let nobody = crate::tenants::audit::ClientInfo {
-            ip: None,
-            user_agent: None,
-        };
-        threads::act(state, scope, id, TeamAction::Read, &nobody).await?
+        // Reading is not audited: the client is not recorded.
+        threads::act(state, scope, id, TeamAction::Read, &member.visitor.client).await?
     } else {
         thread
     };
@@ -405,9 +401,9 @@ pub async fn send_reply(
         Ok(draft) => draft,
         Err(e) => return refused(&req, &member, &path, String::new(), e).await,
     };
-    let client = client_info(&req, state.config.behind_proxy);
+    let client = &member.visitor.client;
     let typed = draft.text.clone();
-    let queued = match reply::send(state, &state.bots, &member.scope, &path, draft, &client).await {
+    let queued = match reply::send(state, &state.bots, &member.scope, &path, draft, client).await {
         Ok(queued) => queued,
         Err(e) => return refused(&req, &member, &path, typed, e).await,
     };
@@ -447,7 +443,7 @@ async fn composer(
         errors,
         limit,
         files: bot.transport == crate::bots::model::TransportKind::Cloud,
-        csrf: member.visitor.layout("").csrf,
+        csrf: member.visitor.csrf.clone(),
     })
 }
 
@@ -508,8 +504,8 @@ pub async fn act(
         _ => return Err(AppError::NotFound),
     };
     let state = &member.visitor.state;
-    let client = client_info(&req, state.config.behind_proxy);
-    let result = threads::act(state, &member.scope, &id, action, &client).await;
+    let client = &member.visitor.client;
+    let result = threads::act(state, &member.scope, &id, action, client).await;
     let (thread, error) = match result {
         Ok(thread) => (thread, None),
         Err(ServiceError::Invalid(errors)) => (
@@ -528,7 +524,7 @@ pub async fn act(
         members: threads::members(state, &member.scope).await?,
         now: Utc::now().naive_utc(),
         thread,
-        csrf: member.visitor.layout("").csrf,
+        csrf: member.visitor.csrf.clone(),
         error,
     })
 }
