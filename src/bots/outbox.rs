@@ -226,23 +226,12 @@ pub async fn mark_sent(
                     ..MessageEvent::outbound(&entry.tenant_id, &entry.bot_id, now)
                 },
             )?;
-            diesel::insert_into(messages::table)
-                .values((
-                    messages::id.eq(&entry.id),
-                    messages::tenant_id.eq(&entry.tenant_id),
-                    messages::bot_id.eq(&entry.bot_id),
-                    messages::direction.eq(MessageDirection::Out),
-                    messages::wa_message_id.eq(&wa_id),
-                    messages::contact_number.eq(&entry.to_number),
-                    messages::body.eq(&entry.body),
-                    messages::status.eq(MessageStatus::Sent),
-                    messages::created_at.eq(now),
-                    messages::kind.eq(entry.kind()),
-                    messages::details.eq(&entry.content),
-                    messages::author_id.eq(&entry.author_id),
-                ))
-                .execute(conn)?;
-            recorded_in(conn, &entry, now)
+            let sent = Recorded {
+                wa_message_id: wa_id,
+                status: MessageStatus::Sent,
+                error: None,
+            };
+            record_in(conn, &entry, &sent, now)
         })
         .await?;
     live.publish(events).await;
@@ -250,12 +239,44 @@ pub async fn mark_sent(
     Ok(())
 }
 
-/// The entry is now a message in its thread: bring the thread up and tell its pages.
-fn recorded_in(
+/// How an entry ended, as its message row records it.
+struct Recorded {
+    wa_message_id: String,
+    status: MessageStatus,
+    /// The provider's code and the reason, for a failed one.
+    error: Option<(Option<i64>, String)>,
+}
+
+/// The entry is now a message (under the entry's own id, so a page that showed it as
+/// "sending" replaces it in place): store it, bring its thread up and tell the thread's pages.
+fn record_in(
     conn: &mut DbConn,
     entry: &OutboxEntry,
+    recorded: &Recorded,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<LiveEvent>> {
+    let (code, reason) = match &recorded.error {
+        Some((code, reason)) => (*code, Some(reason.as_str())),
+        None => (None, None),
+    };
+    diesel::insert_into(messages::table)
+        .values((
+            messages::id.eq(&entry.id),
+            messages::tenant_id.eq(&entry.tenant_id),
+            messages::bot_id.eq(&entry.bot_id),
+            messages::direction.eq(MessageDirection::Out),
+            messages::wa_message_id.eq(&recorded.wa_message_id),
+            messages::contact_number.eq(&entry.to_number),
+            messages::body.eq(&entry.body),
+            messages::status.eq(recorded.status),
+            messages::created_at.eq(now),
+            messages::kind.eq(entry.kind()),
+            messages::details.eq(&entry.content),
+            messages::error_code.eq(code),
+            messages::error_title.eq(reason),
+            messages::author_id.eq(&entry.author_id),
+        ))
+        .execute(conn)?;
     let preview = threads::preview_of(&entry.kind(), &entry.body);
     let by_team = entry.author_id.is_some();
     let thread = threads::on_outbound_in(
@@ -313,26 +334,13 @@ fn record_failed_in(
     reason: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<LiveEvent>> {
-    diesel::insert_into(messages::table)
-        .values((
-            messages::id.eq(&entry.id),
-            messages::tenant_id.eq(&entry.tenant_id),
-            messages::bot_id.eq(&entry.bot_id),
-            messages::direction.eq(MessageDirection::Out),
-            // Never sent, so WhatsApp gave it no id: the outbox's stands in.
-            messages::wa_message_id.eq(format!("unsent:{}", entry.id)),
-            messages::contact_number.eq(&entry.to_number),
-            messages::body.eq(&entry.body),
-            messages::status.eq(MessageStatus::Failed),
-            messages::created_at.eq(now),
-            messages::kind.eq(entry.kind()),
-            messages::details.eq(&entry.content),
-            messages::error_code.eq(code),
-            messages::error_title.eq(Some(reason)),
-            messages::author_id.eq(&entry.author_id),
-        ))
-        .execute(conn)?;
-    recorded_in(conn, entry, now)
+    let failed = Recorded {
+        // Never sent, so WhatsApp gave it no id: the outbox's stands in.
+        wa_message_id: format!("unsent:{}", entry.id),
+        status: MessageStatus::Failed,
+        error: Some((code, reason.to_owned())),
+    };
+    record_in(conn, entry, &failed, now)
 }
 
 /// Try the entry again, not before `after` from now (the provider asked us to wait). Waiting
