@@ -12,6 +12,7 @@ use diesel::sql_types::{Bool, Text};
 
 use super::fts;
 use super::threads::{Cursor, member_names_in};
+use crate::bots::router::consent;
 use crate::context::Context;
 use crate::db::schema::{bots, contact_notes, contact_tags, contacts, media, messages, threads};
 use crate::db::{Backend, DbConn};
@@ -472,19 +473,10 @@ pub async fn set_opted_out(
     let (tenant, id) = (scope.tenant_id().clone(), id.to_owned());
     ctx.db
         .transaction(scope.rows(), move |conn| -> ServiceResult<()> {
+            // Found in the scope's workspace first: a foreign id changes nothing.
             let contact = find_in(conn, &tenant, &id)?.ok_or(ServiceError::NotFound)?;
-            let target = contacts::table
-                .filter(contacts::tenant_id.eq(&tenant))
-                .filter(contacts::id.eq(&contact.id));
-            if opted_out {
-                diesel::update(target.filter(contacts::opted_out_at.is_null()))
-                    .set(contacts::opted_out_at.eq(Some(Utc::now().naive_utc())))
-                    .execute(conn)?;
-            } else {
-                diesel::update(target)
-                    .set(contacts::opted_out_at.eq(None::<NaiveDateTime>))
-                    .execute(conn)?;
-            }
+            let now = Utc::now().naive_utc();
+            consent::set_opted_out_in(conn, &contact.id, opted_out, now)?;
             Ok(())
         })
         .await

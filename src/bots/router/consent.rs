@@ -28,22 +28,36 @@ pub fn answer_in(
             .map_or_else(|| or.to_owned(), |w| w.trim().to_uppercase())
     };
     if says_one_of(text, &config.opt_out_words) {
-        diesel::update(
-            contacts::table
-                .find(contact_id)
-                .filter(contacts::opted_out_at.is_null()),
-        )
-        .set(contacts::opted_out_at.eq(Some(now)))
-        .execute(conn)?;
+        set_opted_out_in(conn, contact_id, true, now)?;
         let start = first(&config.opt_in_words, "START");
         return Ok(Some(OPTED_OUT.replace("{start}", &start)));
     }
     if says_one_of(text, &config.opt_in_words) {
-        diesel::update(contacts::table.find(contact_id))
-            .set(contacts::opted_out_at.eq(None::<NaiveDateTime>))
-            .execute(conn)?;
+        set_opted_out_in(conn, contact_id, false, now)?;
         let stop = first(&config.opt_out_words, "STOP");
         return Ok(Some(OPTED_IN.replace("{stop}", &stop)));
     }
     Ok(None)
+}
+
+/// Opt the contact `contact_id` out of broadcasts (`true`; a second opt-out keeps the first
+/// time) or back in, within the caller's transaction: what STOP and START do, and what a
+/// member does for a customer who asked them.
+pub fn set_opted_out_in(
+    conn: &mut DbConn,
+    contact_id: &str,
+    opted_out: bool,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let target = contacts::table.find(contact_id);
+    if opted_out {
+        diesel::update(target.filter(contacts::opted_out_at.is_null()))
+            .set(contacts::opted_out_at.eq(Some(now)))
+            .execute(conn)?;
+    } else {
+        diesel::update(target)
+            .set(contacts::opted_out_at.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
+    }
+    Ok(())
 }

@@ -11,7 +11,7 @@
 //! nor sent away.
 
 mod away;
-mod consent;
+pub mod consent;
 pub mod flood;
 pub mod flow;
 pub mod hours;
