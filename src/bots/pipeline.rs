@@ -119,7 +119,8 @@ async fn store_and_route(
         // The inbox's thread, for every contact but the bot's owner (who talks to the bot,
         // not to the business).
         let mut events = Vec::new();
-        let thread = if model::is_owner_in(conn, &bot.id, &contact.address)? {
+        let owner = model::is_owner_in(conn, &bot.id, &contact.address)?;
+        let thread = if owner {
             None
         } else {
             let preview = threads::preview_of(extras.kind, &message.text);
@@ -152,6 +153,7 @@ async fn store_and_route(
             first_contact: !contact.known,
             contact_id: &contact.id,
             thread: thread.as_ref(),
+            owner,
         };
         let routed = router::route_in(conn, &mut tally, &bot, &inbound, Utc::now(), &base_url)?;
         let counted = MessageEvent {

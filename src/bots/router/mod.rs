@@ -24,7 +24,7 @@ use self::flood::Flood;
 use self::flow::{Progress, Voice};
 use super::behaviour::{BotConfig, CommandAction, CommandDef, says_one_of};
 use super::conversation;
-use super::model::{self, Bot};
+use super::model::Bot;
 use super::settings;
 use super::threads::{self, Landed};
 use super::wording::counted;
@@ -67,6 +67,8 @@ pub struct Inbound<'a> {
     pub contact_id: &'a str,
     /// The inbox thread the message landed in (none for the bot's owner).
     pub thread: Option<&'a Landed>,
+    /// The sender is the bot's owner (the number that paired it).
+    pub owner: bool,
 }
 
 /// Told to a customer who asked for a person.
@@ -125,7 +127,7 @@ pub fn route_in(
     now: DateTime<Utc>,
     base_url: &str,
 ) -> QueryResult<Routed> {
-    let owner = model::is_owner_in(conn, &bot.id, msg.from)?;
+    let owner = msg.owner;
     if !owner && owner::is_blocked_in(conn, &bot.id, msg.from)? {
         return Ok(Routed::default());
     }
